@@ -194,12 +194,23 @@ def test_a_rerun_makes_no_call(bench):
     assert (bench.folder / "first.jsonl").read_text() == (bench.folder / "second.jsonl").read_text()
 
 
-def test_the_cache_key_covers_model_and_temperature(bench):
+def test_the_cache_key_covers_model_temperature_and_token_limit(bench):
     with LoopbackServer(always("fine\nGRADE: C")) as server:
         run(bench, server)
         run(bench, server, temperature=0.7)
         run(bench, server, model="grader-2")
-    assert server.hits == 12
+        run(bench, server, max_tokens=8)  # a shorter limit can cut the grade off: not the same answer
+    assert server.hits == 16
+
+
+def test_retry_after_is_honoured(tmp_path, caplog):
+    files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
+    script = {1: Scripted("slow down", status=429, retry_after="0.4")}
+    caplog.set_level(logging.WARNING, logger="value_retention.judges.openai_judge")
+    with LoopbackServer(lambda body, number: script.get(number, Scripted("ok\nGRADE: C"))) as server:
+        stats = run(files, server)  # backoff_s 0.01: without the header the retry would wait ~0.01 s
+    assert server.hits == 2 and stats["retries"] == 1
+    assert "retry 1 of 3 in 0.40 s" in caplog.text
 
 
 def test_identical_prompts_are_asked_once(tmp_path):

@@ -72,21 +72,22 @@ class ModelJudge(Judge):
     shows progress.
     """
 
-    def __init__(self, name: str, *, model: str, temperature: float, base_url: str | None,
+    def __init__(self, name: str, *, model: str, temperature: float, max_tokens: int, base_url: str | None,
                  cache: ResponseCache):
         super().__init__(name)
         self.model = model
         self.temperature = float(temperature)
+        self.max_tokens = int(max_tokens)
         self.base_url = base_url
         self.cache = cache
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "model": self.model, "base_url": self.base_url,
-                "temperature": self.temperature, "cache": str(self.cache.path)}
+                "temperature": self.temperature, "max_tokens": self.max_tokens, "cache": str(self.cache.path)}
 
     def key(self, item: GradingItem) -> str:
         return cache_key(model=self.model, base_url=self.base_url, temperature=self.temperature,
-                         prompt=item.prompt)
+                         max_tokens=self.max_tokens, prompt=item.prompt)
 
     def grade(self, items: Sequence[GradingItem]) -> list[str]:
         keys = [self.key(item) for item in items]

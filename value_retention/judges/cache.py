@@ -5,8 +5,8 @@ several at once: WAL journaling lets them read while one writes, and a busy time
 wait their turn). Each answer is committed the moment it arrives, so a job that crashes or is
 killed keeps everything answered before it died.
 
-The key is the sha256 of the judge model, its base URL (if any), the sampling temperature and the
-exact prompt text. Only successful responses are stored, whether or not their grade parses; API
+The key is the sha256 of the judge model, its base URL (if any), the sampling temperature, the
+answer's token limit (a shorter limit can cut a grade off) and the exact prompt text. Only successful responses are stored, whether or not their grade parses; API
 errors never are, so a transient failure is retried on the next run rather than remembered.
 """
 
@@ -23,9 +23,10 @@ from pathlib import Path
 CACHE_FILE = "responses.sqlite"
 
 
-def cache_key(*, model: str, base_url: str | None, temperature: float, prompt: str) -> str:
+def cache_key(*, model: str, base_url: str | None, temperature: float, max_tokens: int, prompt: str) -> str:
     """sha256 over a canonical JSON of everything that decides a judge's answer."""
-    identity = {"model": model, "base_url": base_url, "temperature": float(temperature), "prompt": prompt}
+    identity = {"model": model, "base_url": base_url, "temperature": float(temperature),
+                "max_tokens": int(max_tokens), "prompt": prompt}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -32,16 +32,15 @@ class TransformersJudge(ModelJudge):
             raise ConfigError("a transformers judge needs 'model' (hub id or local folder)",
                               key=f"judges.{name}.model")
         # Greedy decoding is deterministic, so the cache keys it as temperature 0.
-        super().__init__(name, model=settings["model"], temperature=0.0, base_url=None, cache=cache)
+        super().__init__(name, model=settings["model"], temperature=0.0, max_tokens=settings["max_tokens"],
+                         base_url=None, cache=cache)
         self.revision = settings.get("revision")
-        self.max_tokens = int(settings["max_tokens"])
         self.batch_size = int(settings["batch_size"])
         self.device = settings["device"]
         self.dtype = settings["dtype"]
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "revision": self.revision, "max_tokens": self.max_tokens,
-                "batch_size": self.batch_size}
+        return {**super().describe(), "revision": self.revision, "batch_size": self.batch_size}
 
     def _answer(self, items: list[GradingItem], on_reply: OnReply) -> None:
         import torch

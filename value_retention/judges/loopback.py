@@ -25,6 +25,7 @@ class Scripted:
     content: str = "The submission meets the criterion.\nGRADE: C"
     status: int = 200
     delay_s: float = 0.0
+    retry_after: str | None = None   # a Retry-After header (seconds), as rate limiters send
 
 
 Responder = Callable[[dict[str, Any], int], Scripted]
@@ -119,14 +120,17 @@ class LoopbackServer:
                     self._send(200, completion_json(body, scripted.content))
                 else:
                     self._send(scripted.status, {"error": {"message": scripted.content,
-                                                           "type": "loopback_error"}})
+                                                           "type": "loopback_error"}},
+                               {"Retry-After": scripted.retry_after} if scripted.retry_after else {})
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

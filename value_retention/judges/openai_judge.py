@@ -3,7 +3,7 @@
 Requests run concurrently (an asyncio semaphore bounds how many are in flight) through the
 ``openai`` package's AsyncOpenAI client. The client's own retries are switched off so that every
 retry is ours and counted: rate limits (429), server errors (5xx), timeouts and connection errors
-are retried with exponential backoff and jitter; any other API error (a bad request, a wrong key)
+are retried with exponential backoff and jitter (longer where the server's Retry-After asks); any other API error (a bad request, a wrong key)
 and a transient one that outlasts the retries fail the whole job with a message naming the
 question, dimension and judge. A response without a parseable grade is not an error: it is kept
 (grade null, raw text saved) and counted by the caller.
@@ -54,9 +54,8 @@ class OpenAIJudge(ModelJudge):
         if not settings.get("model"):
             raise ConfigError("an openai judge needs 'model'", key=f"judges.{name}.model")
         super().__init__(name, model=settings["model"], temperature=settings["temperature"],
-                         base_url=settings.get("base_url"), cache=cache)
+                         max_tokens=settings["max_tokens"], base_url=settings.get("base_url"), cache=cache)
         self.api_key_env = settings["api_key_env"]
-        self.max_tokens = int(settings["max_tokens"])
         self.concurrency = int(settings["concurrency"])
         self.timeout_s = float(settings["timeout_s"])
         self.retries = int(settings["retries"])
@@ -64,7 +63,7 @@ class OpenAIJudge(ModelJudge):
         self.max_backoff_s = float(settings["max_backoff_s"])
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "api_key_env": self.api_key_env, "max_tokens": self.max_tokens,
+        return {**super().describe(), "api_key_env": self.api_key_env,
                 "concurrency": self.concurrency, "timeout_s": self.timeout_s, "retries": self.retries}
 
     def _api_key(self) -> str:
@@ -113,7 +112,8 @@ class OpenAIJudge(ModelJudge):
             except openai.APIError as error:
                 if not is_transient(error) or attempt > self.retries:
                     raise self._failure(item, error, attempt) from None
-                delay = self.backoff_delay(attempt - 1)
+                # A server that says how long to wait (Retry-After) knows better than our backoff.
+                delay = max(self.backoff_delay(attempt - 1), min(retry_after_s(error) or 0.0, self.max_backoff_s))
                 self.stats.retries += 1
                 log.warning("judge %s: %s for %s; retry %d of %d in %.2f s", self.name,
                             describe_error(error), item.describe(), attempt, self.retries, delay)
@@ -156,6 +156,16 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
         return error.status_code in RETRYABLE_STATUS or error.status_code >= 500
     return False
+
+
+def retry_after_s(error: BaseException) -> float | None:
+    """The wait a rate-limited response asks for: its Retry-After header in seconds, if numeric."""
+    response = getattr(error, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare from APIs; the backoff applies
 
 
 def describe_error(error: BaseException) -> str:
