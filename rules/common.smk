@@ -68,6 +68,21 @@ def training_data(wildcards):
     return dataset_file(config["conditions"][wildcards.condition]["data"])
 
 
+def stage_spec(wildcards):
+    """The stage block that trains this condition."""
+    return config["stages"][config["conditions"][wildcards.condition]["stage"]]
+
+
+def training_gpus(wildcards):
+    """GPUs (= training processes) for this condition's stage: its `gpus`, else one."""
+    return int(stage_spec(wildcards).get("gpus", 1))
+
+
+def training_env(wildcards):
+    """vLLM pins its own torch and transformers, so GRPO with use_vllm gets an env of its own."""
+    return "../envs/vllm.yaml" if stage_spec(wildcards).get("use_vllm") else "../envs/train.yaml"
+
+
 def reward_spec(wildcards):
     reward = config["conditions"][wildcards.condition].get("reward")
     return config["rewards"][reward] if reward else None

@@ -19,7 +19,7 @@ rule generate:
         condition="{condition}",
         seed=lambda w: int(w.seed),
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/vllm.yaml" if config["generation"].get("backend") == "vllm" else "../envs/evaluate.yaml"
     script:
         "../scripts/generate.py"
 

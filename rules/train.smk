@@ -59,11 +59,15 @@ rule train:
         condition=one_of(TRAINED),
     params:
         stage=lookup(dpath="conditions/{condition}/stage", within=config),
-        spec=lambda w: config["stages"][config["conditions"][w.condition]["stage"]],
+        spec=stage_spec,
         reward=reward_spec,
         seed=lambda w: int(w.seed),
         checkpoint_dir=checkpoint_dir,
+    resources:
+        # The stage's `gpus`: one process per GPU, several through accelerate (FSDP). The profile
+        # says which GPU type and partition; the count belongs to the stage, so it lives here.
+        gpu=training_gpus,
     conda:
-        "../envs/train.yaml"
+        training_env
     script:
         "../scripts/train.py"

@@ -1,14 +1,17 @@
-"""Rule `train`: one training stage (midtrain, sft or grpo) from the parent condition's model."""
+"""Rule `train`: one training stage (midtrain, sft or grpo) from the parent condition's model.
+
+A stage with `gpus` above 1 is started on that many processes through accelerate (launch.py).
+"""
 
 import logging
 
-from value_retention import training
+from value_retention import launch, training
 from value_retention.provenance import record
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
-    training_log = training.train_stage(
+    training_log = launch.train_stage(
         stage=snakemake.params.stage,
         parent_dir=snakemake.input.parent,
         data_path=snakemake.input.data,

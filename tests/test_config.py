@@ -134,8 +134,24 @@ def test_paper_config_is_valid_and_plans_the_full_dag():
 def test_plan_prints_gpu_hours_for_the_paper():
     from value_retention.plan import format_plan, plan
 
-    rows = plan(load_config(REPO / "config" / "paper.yaml"), profile=REPO / "slurm" / "profile.yaml")
+    paper = load_config(REPO / "config" / "paper.yaml")
+    rows = plan(paper, profile=REPO / "slurm" / "profile.yaml")
     by_rule = {row.rule: row for row in rows}
-    assert by_rule["train"].jobs == 5 and by_rule["train"].gpus_per_job >= 1
-    assert by_rule["train"].gpu_hours > 0 and by_rule["generate"].gpu_hours > 0
-    assert "total" in format_plan(rows)
+    assert [by_rule[f"train/{stage}"].jobs for stage in ("midtrain", "sft", "grpo")] == [1, 2, 2]
+    # Each stage's own GPU count: FSDP mid-training on several, LoRA on one.
+    assert by_rule["train/midtrain"].gpus_per_job == paper["stages"]["midtrain"]["gpus"] > 1
+    assert by_rule["train/sft"].gpus_per_job == by_rule["train/grpo"].gpus_per_job == 1
+    # Mid-training: 3,000 documents x 1,500 tokens x 6N / achieved FLOP/s, whatever the GPU count.
+    expected = 3000 * 1500 * 6 * paper["planning"]["parameters"] / paper["planning"]["achieved_flops"]["midtrain"]
+    assert by_rule["train/midtrain"].gpu_hours == pytest.approx(expected / 3600)
+    assert by_rule["generate"].gpu_hours > 0
+    text = format_plan(rows)
+    assert "total" in text and f"{sum(row.gpu_hours for row in rows):.1f}" in text.splitlines()[-1]
+
+
+def test_plan_takes_the_gpu_type_from_the_site_variables(monkeypatch):
+    from value_retention.plan import plan
+
+    monkeypatch.setenv("VR_SLURM_GPU_MODEL", "h100")
+    rows = plan(load_config(REPO / "config" / "paper.yaml"), profile=REPO / "slurm" / "profile.yaml")
+    assert {row.gpu_model for row in rows if row.rule != "judge"} == {"h100"}

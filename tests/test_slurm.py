@@ -132,8 +132,10 @@ def test_profile_runs_on_slurm_with_conda_and_requests_gpus_for_model_rules():
     assert settings["executor"] == "slurm"
     assert settings["software-deployment-method"] == "conda"
     resources = [split_assignment(a) for a in settings["set-resources"]]
-    for rule in GPU_RULES:
+    for rule in ("init_model", "generate"):
         assert (rule, "gpu", "1") in resources, f"{rule} asks for no GPU"
+    # train's count is its stage's `gpus`, requested by the rule; one here would override it.
+    assert not any(rule == "train" and key == "gpu" for rule, key, _ in resources)
     # Nothing site-specific unless the site says so: a typed GPU (`--gpus=h100:1`) fails on
     # clusters whose GRES type is named differently; an empty partition or account is noise.
     assert not any(key in ("gpu_model", "slurm_partition", "slurm_account") for _, key, _ in resources)
@@ -145,8 +147,7 @@ def test_profile_takes_account_partitions_and_gpu_type_from_the_environment():
                                 VR_SLURM_GPU_PARTITION="gpu", VR_SLURM_GPU_MODEL="a100")
     assert {"slurm_account=proj42", "slurm_partition=cpu"} <= set(settings["default-resources"])
     for rule in GPU_RULES:
-        assert {f"{rule}:slurm_partition=gpu", f"{rule}:gpu_model=a100", f"{rule}:gpu=1"} <= set(
-            settings["set-resources"])
+        assert {f"{rule}:slurm_partition=gpu", f"{rule}:gpu_model=a100"} <= set(settings["set-resources"])
     # The other rules keep the default partition.
     assert not any(split_assignment(a)[0] not in GPU_RULES and split_assignment(a)[1] == "slurm_partition"
                    for a in settings["set-resources"])
@@ -177,6 +178,21 @@ def test_site_variables_reach_the_jobs_as_a_user_runs_the_profile(tmp_path):
     tokenizer = jobs["train_tokenizer"]
     assert "gpu" not in tokenizer and "slurm_partition" not in tokenizer
     assert tokenizer["slurm_account"] == "proj42" and tokenizer["cpus_per_task"] == "1"
+
+
+@pytest.mark.parametrize("target, stage, gpus", [("results/models/midtrained/seed0", "midtrain", "4"),
+                                                 ("results/models/sft_dolly/seed0", "sft", "1")])
+def test_paper_training_jobs_ask_for_their_stages_gpus(tmp_path, target, stage, gpus):
+    """Full-parameter mid-training of 8B gets several GPUs (FSDP), LoRA stages one."""
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert str(paper["stages"][stage].get("gpus", 1)) == gpus
+    env = {**os.environ, "VR_SLURM_GPU_MODEL": "h100"}
+    result = subprocess.run([*SNAKEMAKE, target, "--profile", "slurm", "--configfile", "config/paper.yaml",
+                             "--directory", str(tmp_path), "--dry-run", *NO_CONDA],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    train = job_resources(result.stdout)["train"]  # the target's own job is the last train job
+    assert (train["gpu"], train["gpu_model"]) == (gpus, "h100")
 
 
 # --- the harness fails loudly where it cannot start a cluster ---------------------------------------
@@ -212,7 +228,8 @@ def slurm_run(cluster: SlurmCluster, workdir: Path, *targets: str, snakefile: Pa
         "--directory", str(workdir),
         "--default-resources", f"slurm_partition={cluster.partition}",
         *node_sized(settings["default-resources"], memory_per_job),
-        "--set-resources", *node_sized(settings["set-resources"], memory_per_job),
+        # train's GPU count is the rule's own (its stage's `gpus`), not the profile's: zeroed here too.
+        "--set-resources", *node_sized(settings["set-resources"], memory_per_job), "train:gpu=0",
         "--set-threads", *node_sized_threads(settings["set-threads"]),
         "--slurm-status-command", "squeue",
         "--slurm-no-account",

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import math
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
-from value_retention import modeling, training
+from value_retention import launch, modeling, training
 from value_retention.errors import ConfigError, DataError
 
-from conftest import run_script
+from conftest import REPO, run_script
 
 ARCHITECTURE = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
                 "num_key_value_heads": 1, "max_position_embeddings": 128}
@@ -194,6 +198,68 @@ def test_a_rerun_resumes_from_the_latest_checkpoint(world, midtrained, caplog):
     straight = midtrained["log"]  # the same run, uninterrupted (save_steps does not change the maths)
     assert straight["resumed_from"] is None
     assert log["final_loss"] == pytest.approx(straight["final_loss"], rel=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# Several processes through `accelerate launch` (value_retention.launch). On this CPU-only machine
+# accelerate runs them as data-parallel gloo workers; FSDP sharding itself needs GPUs.
+
+ACCELERATE_CONFIG = "config/accelerate/fsdp.yaml"  # the repository's config, as the paper uses it
+
+
+def test_full_finetuning_on_two_processes(world, midtrained, tmp_path):
+    spec = {**TEXT_SPEC, "batch_size": 4, "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
+    out, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
+    log = launch.train_stage("midtrain", world["base"], world["data"]["compassion"], spec, None, out, 0, checkpoints)
+    assert log["processes"] == 2 and log["distributed_type"] == "MULTI_CPU"
+    assert log["steps"] == 6  # 24 rows / (2 processes x batch 4) = 3 steps per epoch, 2 epochs
+    assert log["tokens_seen"] == midtrained["log"]["tokens_seen"]  # the data split, each row seen once per epoch
+    assert log["loss_history"][-1]["loss"] < log["loss_history"][0]["loss"]
+    assert_complete_model_dir(out, "midtrain")
+    assert not checkpoints.exists()  # checkpoints and the job file are cleared once the model is saved
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_killed_multi_process_run_resumes(world, tmp_path):
+    """Preemption: SIGKILL the whole launch after its first checkpoint; the re-run resumes from it."""
+    data = write_jsonl(tmp_path / "long.jsonl", text_rows(480, "deserves kindness"))
+    spec = {**TEXT_SPEC, "epochs": 4, "save_steps": 10, "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
+    out, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
+    job = (f"from value_retention import launch; launch.train_stage('midtrain', {str(world['base'])!r}, "
+           f"{str(data)!r}, {spec!r}, None, {str(out)!r}, 0, {str(checkpoints)!r})")
+    process = subprocess.Popen([sys.executable, "-c", job], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    trainer_dir = checkpoints / training.TRAINER_SUBDIR
+    deadline = time.time() + 300
+    while training.latest_complete_checkpoint(trainer_dir) is None:
+        assert process.poll() is None, "the run ended before its first checkpoint"
+        assert time.time() < deadline, "no checkpoint within 5 minutes"
+        time.sleep(0.05)
+    process_info = psutil.Process(process.pid)
+    # SIGKILL to every process of the job, as a scheduler's cgroup kill does: torchrun starts its
+    # workers in sessions of their own, so the launcher's process group is not enough.
+    job_processes = [process_info, *process_info.children(recursive=True)]
+    for each in job_processes:
+        each.kill()
+    psutil.wait_procs(job_processes, timeout=30)
+    time.sleep(2)  # nothing left running to finish the model behind the test's back
+    assert not out.exists() and training.latest_complete_checkpoint(trainer_dir) is not None
+
+    log = launch.train_stage("midtrain", world["base"], data, spec, None, out, 0, checkpoints)
+    assert log["resumed_from"] is not None and log["resumed_from"].startswith("checkpoint-")
+    assert log["steps"] == 4 * 480 // 16
+    assert_complete_model_dir(out, "midtrain")
+
+
+def test_lora_and_missing_launch_configs_fail_before_launching(world, tmp_path):
+    lora = {**SFT_SPEC, "gpus": 2}
+    with pytest.raises(ConfigError, match="LoRA trains on one GPU"):
+        launch.train_stage("sft", world["base"], world["data"]["sft"], lora, None, tmp_path / "m", 0, tmp_path / "c")
+    with pytest.raises(ConfigError, match="accelerate config 'nowhere.yaml' not found"):
+        launch.accelerate_command(tmp_path / "job.json", 2, "nowhere.yaml")
+    command = launch.accelerate_command(tmp_path / "job.json", 4, ACCELERATE_CONFIG)
+    assert command[command.index("--num_processes") + 1] == "4"
+    assert Path(command[command.index("--config_file") + 1]) == REPO / ACCELERATE_CONFIG
 
 
 # --------------------------------------------------------------------------------------------

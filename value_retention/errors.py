@@ -27,3 +27,7 @@ class DataError(ValueRetentionError):
         if row is not None:
             where += f", row {row}"
         super().__init__(f"{where}: {message}")
+
+
+class LaunchError(ValueRetentionError):
+    """A training stage launched on several processes failed (their own errors are in the job's log)."""

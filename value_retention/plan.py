@@ -40,10 +40,21 @@ class PlanRow:
     note: str = ""
 
 
-def _profile_resources(profile: Path) -> dict[str, dict[str, Any]]:
+def _profile_resources(profile: Path) -> dict[str, dict[str, str]]:
+    """rule -> {resource: value} from the profile's set-resources, read as Snakemake reads it (with
+    its YTE templating, so the site's VR_SLURM_* variables apply)."""
     if not profile.exists():
         return {}
-    return (yaml.safe_load(profile.read_text(encoding="utf-8")) or {}).get("set-resources", {}) or {}
+    from snakemake.profiles import ProfileConfigFileParser
+
+    with profile.open(encoding="utf-8") as stream:
+        assignments = dict(ProfileConfigFileParser().parse(stream)).get("set-resources", [])
+    resources: dict[str, dict[str, str]] = {}
+    for assignment in assignments:
+        target, value = assignment.split("=", 1)
+        rule, _, key = target.rpartition(":")
+        resources.setdefault(rule, {})[key] = value
+    return resources
 
 
 def _rows(config: Mapping[str, Any], planning: Mapping[str, Any], dataset: str) -> int:
@@ -73,33 +84,35 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
     resources = _profile_resources(Path(profile))
     seeds = len(config["seeds"])
 
-    def gpus(rule: str) -> tuple[int, str]:
-        spec = resources.get(rule, {})
-        return int(spec.get("gpu", 0)), str(spec.get("gpu_model", "-")) if spec.get("gpu") else "-"
+    def gpu_model(rule: str) -> str:
+        return resources.get(rule, {}).get("gpu_model", "any")
 
+    # One row per training stage: each has its own GPU count (the stage's `gpus`; the train rule
+    # asks SLURM for that many). Achieved FLOP/s are per GPU and FSDP scales about linearly, so
+    # GPU-hours do not depend on the count; the time of each job does.
     rows: list[PlanRow] = []
-    train_tokens, train_hours = 0.0, 0.0
     trained = [c for c in condition_order(config) if "stage" in config["conditions"][c]]
-    for condition in trained:
-        spec = config["conditions"][condition]
-        stage_spec = config["stages"][spec["stage"]]
-        examples = _stage_examples(stage_spec, _rows(config, planning, spec["data"]))
-        tokens = examples * per_example[spec["stage"]]
-        if spec["stage"] == "grpo":
-            tokens *= stage_spec.get("num_generations", 8)
-        train_tokens += tokens * seeds
-        train_hours += tokens * seeds * 6 * params / flops[spec["stage"]] / 3600
-    count, model = gpus("train")
-    rows.append(PlanRow("train", len(trained) * seeds, count, model, train_tokens, train_hours * max(count, 1),
-                        "6N FLOPs per token"))
+    for stage in dict.fromkeys(config["conditions"][c]["stage"] for c in trained):
+        stage_spec = config["stages"][stage]
+        gpus = int(stage_spec.get("gpus", 1))
+        conditions = [c for c in trained if config["conditions"][c]["stage"] == stage]
+        tokens = 0.0
+        for condition in conditions:
+            examples = _stage_examples(stage_spec, _rows(config, planning, config["conditions"][condition]["data"]))
+            per_example_tokens = per_example[stage] * (stage_spec.get("num_generations", 8) if stage == "grpo" else 1)
+            tokens += examples * per_example_tokens * seeds
+        gpu_hours = tokens * 6 * params / flops[stage] / 3600
+        jobs = len(conditions) * seeds
+        rows.append(PlanRow(f"train/{stage}", jobs, gpus, gpu_model("train"), tokens, gpu_hours,
+                            f"6N FLOPs per token; ~{gpu_hours / jobs / gpus:.1f} h per job"))
 
     benches = config["benchmarks"]
     questions = sum(planning["benchmark_questions"].get(b, 100) for b in benches)
     answers = len(config["conditions"]) * seeds * questions * config["generation"]["epochs"]
     gen_tokens = answers * (per_example["question"] + config["generation"]["max_new_tokens"])
-    count, model = gpus("generate")
-    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), count, model, gen_tokens,
-                        gen_tokens * 2 * params / flops["generate"] / 3600 * max(count, 1), "2N FLOPs per token"))
+    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), 1, gpu_model("generate"),
+                        gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
+                        "2N FLOPs per token (one GPU per job)"))
     judge_jobs = len(config["conditions"]) * seeds * len(benches) * len(config["panel"])
     rows.append(PlanRow("judge", judge_jobs, 0, "-", 0, 0.0,
                         f"about {answers * 6 * len(config['panel']):,} judge calls (answers x dimensions, ~6)"))
@@ -107,10 +120,10 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
 
 
 def format_plan(rows: list[PlanRow]) -> str:
-    lines = [f"{'rule':<10} {'jobs':>5} {'GPUs/job':>9} {'GPU':>6} {'tokens':>14} {'GPU-hours':>10}  note"]
+    lines = [f"{'rule':<14} {'jobs':>5} {'GPUs/job':>9} {'GPU':>6} {'tokens':>14} {'GPU-hours':>10}  note"]
     for row in rows:
-        lines.append(f"{row.rule:<10} {row.jobs:>5} {row.gpus_per_job:>9} {row.gpu_model:>6} "
+        lines.append(f"{row.rule:<14} {row.jobs:>5} {row.gpus_per_job:>9} {row.gpu_model:>6} "
                      f"{row.tokens:>14,.0f} {row.gpu_hours:>10.1f}  {row.note}")
-    lines.append(f"{'total':<10} {sum(r.jobs for r in rows):>5} {'':>9} {'':>6} "
+    lines.append(f"{'total':<14} {sum(r.jobs for r in rows):>5} {'':>9} {'':>6} "
                  f"{sum(r.tokens for r in rows):>14,.0f} {sum(r.gpu_hours for r in rows):>10.1f}")
     return "\n".join(lines)

@@ -17,6 +17,10 @@ output, so a killed job keeps them) and a re-run resumes from the latest complet
 the run is the same (same stage block, data, parent and seed: see :func:`run_fingerprint`). The
 final model is written to a temporary sibling of ``out_dir`` and renamed into place when
 complete.
+
+The same code runs in every process of a multi-GPU run started by ``value_retention.launch``
+(``accelerate launch`` with an FSDP config): the Trainer shards the data and the model, and the
+checkpoint bookkeeping, the log lines and the final save happen once, on the main process.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "save_steps": None,
     "logging_steps": None,
     "max_examples": None,
+    "gpus": 1,                         # processes (one per GPU); above 1, value_retention.launch starts them
+    "accelerate_config": "config/accelerate/fsdp.yaml",
 }
 GRPO_DEFAULTS: dict[str, Any] = {
     "num_generations": 8,
@@ -128,21 +133,22 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
 
     checkpoint_dir = Path(checkpoint_dir)
     fingerprint = run_fingerprint(stage, spec, reward_spec, seed, data_path, model, parent)
-    resume_from = resumable_checkpoint(checkpoint_dir, fingerprint)
 
     progress = ProgressLogger(stage)
     trainer = build_trainer(stage, model, tokenizer, train_set, eval_set, spec, reward, seed,
                             checkpoint_dir / TRAINER_SUBDIR, [progress, *callbacks])
     trainer.remove_callback(PrinterCallback)  # its raw dicts would repeat ProgressLogger's lines
+    # The main process discards stale checkpoints before the others look for one to resume.
+    with trainer.args.main_process_first(local=False, desc="checkpoints"):
+        resume_from = resumable_checkpoint(checkpoint_dir, fingerprint)
     if resume_from is not None:
         log.info("resuming %s from %s", stage, resume_from.name)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
-    final_model, merged = merged_model(trainer.model)
     training_log = {
         "stage": stage,
         "method": spec["method"],
-        "lora_merged": merged,
+        "lora_merged": is_peft_model(trainer.model),
         "seed": seed,
         "parent": os.fspath(parent) if parent is not None else None,
         "data": os.fspath(data_path),
@@ -155,11 +161,12 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
         "reward": reward_spec,
         "spec": spec,
     }
-    save_model_dir(final_model, tokenizer, out_dir, training_log)
-    clear_checkpoints(checkpoint_dir)
-    log.info("%s done: %d steps, %s tokens, %.0f tokens/s, %.1fs -> %s", stage, training_log["steps"],
-             f"{training_log['tokens_seen']:,}", training_log["tokens_per_second"] or 0, training_log["wall_time_s"],
-             out_dir)
+    save_trained_model(trainer, tokenizer, out_dir, training_log)
+    if trainer.accelerator.is_main_process:
+        clear_checkpoints(checkpoint_dir)
+        log.info("%s done: %d steps, %s tokens, %.0f tokens/s, %.1fs -> %s", stage, training_log["steps"],
+                 f"{training_log['tokens_seen']:,}", training_log["tokens_per_second"] or 0,
+                 training_log["wall_time_s"], out_dir)
     return training_log
 
 
@@ -173,12 +180,22 @@ def resolve_spec(stage: str, spec: dict[str, Any] | None) -> dict[str, Any]:
     resolved = {**DEFAULTS, **(GRPO_DEFAULTS if stage == "grpo" else {}), **spec}
     if "learning_rate" not in resolved:
         raise ConfigError("a stage block needs 'learning_rate'", key=f"{where}.learning_rate")
+    if stage == "pretrain" and resolved["gpus"] > 1:
+        raise ConfigError("pre-training the tiny model runs in one process (gpus: 1)", key=f"{where}.gpus")
     if resolved["method"] not in ("full", "lora"):
         raise ConfigError(f"method must be full or lora, not '{resolved['method']}'", key=f"{where}.method")
     if resolved["method"] == "lora":
         if "lora" not in spec:
             raise ConfigError("method 'lora' needs a 'lora' block (r, alpha)", key=f"{where}.lora")
         resolved["lora"] = {**LORA_DEFAULTS, **spec["lora"]}
+        if resolved["gpus"] > 1:
+            # An 8B model with LoRA adapters fits one GPU; merging adapters into FSDP-sharded
+            # weights is a different save path, which this workflow does not take.
+            raise ConfigError("LoRA trains on one GPU (gpus: 1); several GPUs are for full fine-tuning (FSDP)",
+                              key=f"{where}.gpus")
+    if resolved["gpus"] > 1 and resolved.get("use_vllm") and resolved.get("vllm_mode") == "colocate":
+        raise ConfigError("vLLM colocate generation runs on one GPU here; use gpus: 1 or vllm_mode: server",
+                          key=f"{where}.vllm_mode")
     if stage == "grpo":
         global_batch = resolved["batch_size"] * resolved["gradient_accumulation_steps"]
         if resolved["num_generations"] < 2:
@@ -297,13 +314,11 @@ def lora_config(spec: dict[str, Any]):
                       target_modules=lora["target_modules"], bias="none", task_type="CAUSAL_LM")
 
 
-def merged_model(model) -> tuple[PreTrainedModel, bool]:
-    """The plain model to save: LoRA adapters merged into the weights where there are any."""
+def is_peft_model(model) -> bool:
+    """Whether the trained model carries LoRA adapters (merged into the weights when saved)."""
     from peft import PeftModel
 
-    if isinstance(model, PeftModel):
-        return model.merge_and_unload(), True
-    return model, False
+    return isinstance(model, PeftModel)
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,6 +426,8 @@ def trainer_summary(trainer, result, progress: "ProgressLogger") -> dict[str, An
         "loss_history": loss_history(state.log_history),
         "trainer_args": recorded_args(trainer.args),
         "device": str(trainer.args.device),
+        "processes": trainer.accelerator.num_processes,
+        "distributed_type": str(trainer.accelerator.distributed_type.value),
     }
 
 
@@ -446,7 +463,7 @@ class ProgressLogger(TrainerCallback):
         return round((state.num_input_tokens_seen - self.tokens_at_start) / elapsed, 1) if elapsed > 0 else None
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.started is None or not logs:
+        if self.started is None or not logs or not state.is_world_process_zero:
             return
         elapsed = time.time() - self.started
         done = state.global_step - self.step_at_start
@@ -471,8 +488,8 @@ def loss_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def provenance_facts(training_log: dict[str, Any]) -> dict[str, Any]:
     """The training log's headline facts, for the model directory's provenance sidecar."""
-    keys = ("stage", "method", "steps", "tokens_seen", "tokens_per_second", "wall_time_s", "final_loss",
-            "lora_merged", "resumed_from", "special_tokens_reset", "data_report")
+    keys = ("stage", "method", "processes", "steps", "tokens_seen", "tokens_per_second", "wall_time_s",
+            "final_loss", "lora_merged", "resumed_from", "special_tokens_reset", "data_report")
     return {key: training_log.get(key) for key in keys}
 
 
@@ -537,19 +554,38 @@ def clear_checkpoints(checkpoint_dir: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # Saving
 
-def save_model_dir(model: PreTrainedModel, tokenizer, out_dir: str | os.PathLike, training_log: dict[str, Any]) -> None:
-    """Write a complete model directory: into a temporary sibling first, renamed when complete."""
+def save_trained_model(trainer, tokenizer, out_dir: str | os.PathLike, training_log: dict[str, Any]) -> None:
+    """Write the trained model as a complete model directory, atomically; every process calls this.
+
+    One process: LoRA adapters are merged into the weights in memory. Several (full fine-tuning
+    only, see :func:`resolve_spec`): ``Trainer.save_model`` is a collective under FSDP, gathering
+    the full state dict onto the main process, which writes it. Either way the files go to a
+    ``.partial`` sibling that is renamed into place once complete.
+    """
+    accelerator = trainer.accelerator
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    staging = out_dir.parent / f".{out_dir.name}.partial"  # the same name in every process
+    if accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)  # a killed save's leftovers
+        staging.mkdir(parents=True)
+    accelerator.wait_for_everyone()
     try:
-        model.config.use_cache = True  # training turns the KV cache off; generation wants it
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_json(tmp / "training_log.json", training_log)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        trainer.model.config.use_cache = True  # training turns the KV cache off; generation wants it
+        if accelerator.num_processes > 1:
+            trainer.save_model(str(staging))
+        elif is_peft_model(trainer.model):
+            trainer.model.merge_and_unload().save_pretrained(staging)
+        else:
+            trainer.model.save_pretrained(staging)
+        if accelerator.is_main_process:
+            tokenizer.save_pretrained(staging)
+            write_json(staging / "training_log.json", training_log)
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            os.replace(staging, out_dir)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if accelerator.is_main_process:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
+    accelerator.wait_for_everyone()
+

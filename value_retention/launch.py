@@ -1,0 +1,104 @@
+"""Start a training stage on one GPU in this process, or on several through ``accelerate launch``.
+
+A stage block's ``gpus`` says how many processes train it (one per GPU). With one, the stage runs
+here. With more, the job is written to a JSON file beside the run's checkpoints and
+``accelerate launch --config_file <accelerate_config> --num_processes <gpus>`` starts this module
+in every process (``python -m value_retention.launch JOB.json``); each runs
+:func:`value_retention.training.train_stage` and the Trainer shards data and model across them.
+The repository's config (``config/accelerate/fsdp.yaml``) shards full fine-tuning with FSDP.
+
+Accelerate shards with FSDP on GPUs only. On a machine without CUDA the same launch runs the
+processes as data-parallel CPU workers (gloo), which is how the tests exercise this path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import training
+from .errors import ConfigError, LaunchError
+from .jsonl import write_json
+
+log = logging.getLogger(__name__)
+
+JOB_FILE = "launch.json"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def train_stage(stage: str, parent_dir: str | os.PathLike, data_path: str | os.PathLike, spec: dict[str, Any],
+                reward_spec: dict[str, Any] | None, out_dir: str | os.PathLike, seed: int,
+                checkpoint_dir: str | os.PathLike) -> dict[str, Any]:
+    """Train ``stage`` on ``spec['gpus']`` processes; returns the training log (as ``training.train_stage``)."""
+    job = {"stage": stage, "parent_dir": os.fspath(parent_dir), "data_path": os.fspath(data_path), "spec": spec,
+           "reward_spec": reward_spec, "out_dir": os.fspath(out_dir), "seed": seed,
+           "checkpoint_dir": os.fspath(checkpoint_dir)}
+    resolved = training.resolve_spec(stage, spec)  # config errors here, not in N processes at once
+    if resolved["gpus"] == 1:
+        return training.train_stage(**job)
+
+    job_file = Path(checkpoint_dir) / JOB_FILE
+    write_json(job_file, job)
+    command = accelerate_command(job_file, resolved["gpus"], resolved["accelerate_config"])
+    log.info("launching %s on %d processes: %s", stage, resolved["gpus"], " ".join(command))
+    completed = subprocess.run(command, env=launch_environment(), check=False)
+    if completed.returncode != 0:
+        raise LaunchError(f"accelerate launch of the {stage} stage exited with status {completed.returncode}; "
+                            f"the processes' errors are above (job: {job_file})")
+    training_log = json.loads((Path(out_dir) / "training_log.json").read_text(encoding="utf-8"))
+    job_file.unlink()
+    training.clear_checkpoints(Path(checkpoint_dir))  # removes the then empty folder
+    return training_log
+
+
+def accelerate_command(job_file: str | os.PathLike, processes: int, accelerate_config: str | os.PathLike) -> list[str]:
+    """The ``accelerate launch`` command line that runs ``job_file`` on ``processes`` processes."""
+    config_file = Path(accelerate_config)
+    if not config_file.is_absolute() and not config_file.exists():
+        config_file = REPO / config_file  # relative to the working directory, else to the repository
+    if not config_file.is_file():
+        raise ConfigError(f"accelerate config '{accelerate_config}' not found", key="stages.*.accelerate_config")
+    return [sys.executable, "-m", "accelerate.commands.launch",
+            "--config_file", str(config_file.resolve()),
+            "--num_processes", str(processes),
+            "--num_machines", "1",
+            "--main_process_port", str(free_port()),  # two jobs on one node must not share a port
+            "-m", "value_retention.launch", os.fspath(job_file)]
+
+
+def launch_environment() -> dict[str, str]:
+    """This process's environment for the launched ones; CPU workers where there is no CUDA."""
+    import torch
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if not torch.cuda.is_available():
+        env["ACCELERATE_USE_CPU"] = "true"
+    return env
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for the processes' rendezvous."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of each launched process: run the job file's stage."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m value_retention.launch JOB.json")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    training.train_stage(**job)
+
+
+if __name__ == "__main__":
+    main()
