@@ -89,20 +89,21 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(_finite(data), handle, indent=2, ensure_ascii=False, allow_nan=False, default=_jsonable)
+        json.dump(plain(data), handle, indent=2, ensure_ascii=False, allow_nan=False, default=_jsonable)
         handle.write("\n")
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities become null: JSON has no spelling for them, and null reads as 'no value'."""
+def plain(value: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, dict keys to strings, NaN and infinities to null
+    (JSON has no spelling for them, and null reads as 'no value')."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):  # numpy scalar
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    if hasattr(value, "item") and not hasattr(value, "__len__"):  # numpy scalar
-        return _finite(value.item())
     return value
 
 

@@ -558,9 +558,10 @@ def save_trained_model(trainer, tokenizer, out_dir: str | os.PathLike, training_
     """Write the trained model as a complete model directory, atomically; every process calls this.
 
     One process: LoRA adapters are merged into the weights in memory. Several (full fine-tuning
-    only, see :func:`resolve_spec`): ``Trainer.save_model`` is a collective under FSDP, gathering
-    the full state dict onto the main process, which writes it. Either way the files go to a
-    ``.partial`` sibling that is renamed into place once complete.
+    only, see :func:`resolve_spec`): every process takes part in gathering the full state dict
+    (FSDP holds a shard of each weight per process; the checkpoints along the way stay sharded)
+    and the main process writes it. Either way the files go to a ``.partial`` sibling that is
+    renamed into place once complete.
     """
     accelerator = trainer.accelerator
     out_dir = Path(out_dir)
@@ -572,7 +573,9 @@ def save_trained_model(trainer, tokenizer, out_dir: str | os.PathLike, training_
     try:
         trainer.model.config.use_cache = True  # training turns the KV cache off; generation wants it
         if accelerator.num_processes > 1:
-            trainer.save_model(str(staging))
+            state_dict = accelerator.get_state_dict(trainer.model)  # a collective: full weights on the main process
+            if accelerator.is_main_process:
+                accelerator.unwrap_model(trainer.model).save_pretrained(staging, state_dict=state_dict)
         elif is_peft_model(trainer.model):
             trainer.model.merge_and_unload().save_pretrained(staging)
         else:

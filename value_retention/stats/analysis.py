@@ -19,7 +19,6 @@ why; nothing is dropped without being counted there.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from ..jsonl import plain
 from .agreement import judge_agreement
 from .contrasts import adjust_contrast_family, condition_summaries, contrast_rows, dimension_table
 from .mixed import mixedlm_block
@@ -126,7 +126,7 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
     }
     log.info("%s: %d questions in %d clusters, %d conditions; %s", benchmark, result["n_questions"],
              result["n_clusters"], len(result["conditions"]), timer)
-    return to_plain(result)
+    return plain(result)
 
 
 METHOD_NOTE = (
@@ -169,19 +169,6 @@ def seed_spread(cells: pd.DataFrame) -> dict[str, dict[str, Any]]:
                              "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
                              "min": float(values.min()), "max": float(values.max())}
     return spread
-
-
-def to_plain(value: Any) -> Any:
-    """numpy scalars to Python, NaN and infinities to None: the dict is then exactly the JSON."""
-    if isinstance(value, dict):
-        return {str(key): to_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class _Timer:
