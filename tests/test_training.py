@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -249,6 +250,14 @@ def test_a_killed_multi_process_run_resumes(world, tmp_path):
     assert log["resumed_from"] is not None and log["resumed_from"].startswith("checkpoint-")
     assert log["steps"] == 4 * 480 // 16
     assert_complete_model_dir(out, "midtrain")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
+def test_vllm_generation_without_vllm_is_a_config_error(world, tmp_path):
+    spec = {**GRPO_SPEC, "use_vllm": True}
+    with pytest.raises(ConfigError, match="use_vllm needs the vllm package"):
+        training.train_stage("grpo", world["base"], world["data"]["grpo"], spec, {"type": "lexical_helpfulness"},
+                             tmp_path / "m", 0, tmp_path / "c")
 
 
 def test_lora_and_missing_launch_configs_fail_before_launching(world, tmp_path):

@@ -26,6 +26,7 @@ checkpoint bookkeeping, the log lines and the final save happen once, on the mai
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import math
@@ -335,6 +336,11 @@ def build_trainer(stage: str, model, tokenizer, train_set, eval_set, spec: dict[
         callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=spec["early_stopping_patience"])]
     if stage == "grpo":
         from trl import GRPOConfig, GRPOTrainer
+
+        if spec["use_vllm"] and importlib.util.find_spec("vllm") is None:
+            raise ConfigError("use_vllm needs the vllm package: the train rule runs such stages in envs/vllm.yaml "
+                              "(--software-deployment-method conda), or set use_vllm: false",
+                              key="stages.grpo.use_vllm")
 
         args = GRPOConfig(
             **common,
