@@ -15,6 +15,7 @@ from PIL import Image
 from report_fixtures import CONDITIONS, make_scores, make_stats
 from value_retention import figures
 from value_retention.errors import ConfigError, DataError
+from value_retention.stats import check_scores
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,10 +52,15 @@ def captured_texts(monkeypatch):
     return texts
 
 
+def checked(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores as the figures rule reads them (figures.read_scores)."""
+    return check_scores(scores)[0]
+
+
 def test_make_all_writes_every_declared_file(tmp_path, captured_texts):
     # AHB with three seeds, MORU with one: both cases of the seed figure in one run
     stats = {"ahb": make_stats("ahb", seeds=3), "moru": make_stats("moru", seeds=1)}
-    scores = {"ahb": make_scores("ahb", seeds=3), "moru": make_scores("moru", seeds=1)}
+    scores = {"ahb": checked(make_scores("ahb", seeds=3)), "moru": checked(make_scores("moru", seeds=1))}
 
     written = figures.make_all(stats, scores, tmp_path)
 
@@ -80,7 +86,7 @@ def test_make_all_writes_every_declared_file(tmp_path, captured_texts):
 
 def test_benchmark_without_non_english_items(tmp_path, captured_texts):
     stats = {"en": make_stats("en", non_english=False)}
-    scores = {"en": make_scores("en", non_english=False)}
+    scores = {"en": checked(make_scores("en", non_english=False))}
 
     written = figures.make_all(stats, scores, tmp_path)
 
@@ -120,7 +126,7 @@ def test_question_scores_average_epochs_then_seeds():
     # rows that must not count: another dimension, another judge
     rows.append({**rows[0], "dimension": "Moral Consideration", "score": 1.0})
     rows.append({**rows[0], "judge": "judge_a", "score": 1.0})
-    result = figures.question_scores(pd.DataFrame(rows))
+    result = figures.question_scores(checked(pd.DataFrame(rows)))
     assert len(result) == 1
     assert result["score"].iloc[0] == pytest.approx(45.0)
 

@@ -17,6 +17,7 @@ from report_fixtures import PAPER, REFERENCES, make_scores, make_stats
 from test_figures import NamedList, fake_snakemake
 from value_retention import figures, numbers, tables
 from value_retention.errors import ConfigError, DataError
+from value_retention.stats import check_scores
 
 REPO = Path(__file__).resolve().parent.parent
 NEWCOMMAND = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\} % (.*)$")
@@ -176,7 +177,7 @@ def generate_paper_inputs(root: Path, stats_by_bench: dict, seeds: int) -> dict[
                           dirs["generated"] / "numbers.tex", REFERENCES, PAPER, ["lexical", "judge_2"])
     tables.write_tables(stats_by_bench, dirs["tables"], REFERENCES,
                         {"base": {"init": "tiny_llama"}, "sft_dolly": {"from": "base", "stage": "sft", "data": "dolly"}})
-    scores = {b: make_scores(b, seeds=seeds, non_english=bool(s["conditions"]["base"]["non_english"]))
+    scores = {b: check_scores(make_scores(b, seeds=seeds, non_english=bool(s["conditions"]["base"]["non_english"])))[0]
               for b, s in stats_by_bench.items()}
     figures.make_all(stats_by_bench, scores, dirs["figures"])
     return dirs

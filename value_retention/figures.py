@@ -237,17 +237,15 @@ def plot_seed_spread(stats_by_bench: Mapping[str, Mapping[str, Any]], out_stem: 
 
 
 def question_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per-question headline scores (percent): panel/overall rows, mean over epochs, then seeds.
+    """Per-question headline scores (percent, column ``score``) of checked scores (:func:`read_scores`):
+    the panel's overall rows, mean over epochs, then over seeds, as the statistics average them.
 
     Rows keep the order in which conditions first appear in the scores (the config's order).
     """
-    overall = scores[(scores["judge"] == "panel") & (scores["dimension"] == "overall")]
-    per_seed = overall.groupby(["condition", "seed", "question_id", "language"], as_index=False,
-                               sort=False)["score"].mean()
-    per_question = per_seed.groupby(["condition", "question_id", "language"], as_index=False,
-                                    sort=False)["score"].mean()
-    per_question["score"] *= 100
-    return per_question
+    from .stats.tidy import epoch_means, overall_rows, seed_means
+
+    per_question = seed_means(epoch_means(overall_rows(scores)))
+    return per_question.rename(columns={"percent": "score"})
 
 
 def plot_score_distributions(scores_by_bench: Mapping[str, pd.DataFrame],
@@ -304,7 +302,8 @@ def write_heatmap_fragment(benches: Sequence[str], outdir: str | os.PathLike) ->
 
 def make_all(stats_by_bench: Mapping[str, Mapping[str, Any]], scores_by_bench: Mapping[str, pd.DataFrame],
              outdir: str | os.PathLike) -> list[Path]:
-    """Draw every figure into ``outdir``; returns the files written (as :func:`figure_files`)."""
+    """Draw every figure into ``outdir`` from the statistics and the checked tidy scores
+    (:func:`read_scores`); returns the files written (as :func:`figure_files`)."""
     outdir = Path(outdir)
     written = []
     written += plot_condition_scores(stats_by_bench, outdir / "condition_scores")
