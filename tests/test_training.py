@@ -260,12 +260,17 @@ def test_vllm_generation_without_vllm_is_a_config_error(world, tmp_path):
                              tmp_path / "m", 0, tmp_path / "c")
 
 
-def test_lora_and_missing_launch_configs_fail_before_launching(world, tmp_path):
+def test_bad_launches_fail_before_launching(world, tmp_path, monkeypatch):
     lora = {**SFT_SPEC, "gpus": 2}
     with pytest.raises(ConfigError, match="LoRA trains on one GPU"):
         launch.train_stage("sft", world["base"], world["data"]["sft"], lora, None, tmp_path / "m", 0, tmp_path / "c")
     with pytest.raises(ConfigError, match="accelerate config 'nowhere.yaml' not found"):
         launch.accelerate_command(tmp_path / "job.json", 2, "nowhere.yaml")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU node that granted too few
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ConfigError, match="trains on 4 GPUs but this job sees 2"):
+        launch.train_stage("midtrain", world["base"], world["data"]["compassion"], {**TEXT_SPEC, "gpus": 4},
+                           None, tmp_path / "m", 0, tmp_path / "c")
     command = launch.accelerate_command(tmp_path / "job.json", 4, ACCELERATE_CONFIG)
     assert command[command.index("--num_processes") + 1] == "4"
     assert Path(command[command.index("--config_file") + 1]) == REPO / ACCELERATE_CONFIG

@@ -212,12 +212,15 @@ def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]
 
 @torch.inference_mode()
 def generate_token_batches(model: Any, prompt_ids: Sequence[Sequence[int]], *, batch_size: int,
-                           generation_config: Any, end_ids: set[int],
-                           description: str = "generate") -> list[list[int]]:
+                           generation_config: Any, end_ids: set[int], description: str = "generate",
+                           on_batch: Callable[[list[int], list[list[int]]], None] | None = None,
+                           ) -> list[list[int]]:
     """Generate a completion for every prompt; returns each one's new tokens, cut at the first
     end token, in the order of ``prompt_ids``.
 
     Prompts are batched by length and left-padded. Progress (batches, rate, ETA) goes to tqdm.
+    ``on_batch(indices, completions)``, if given, sees each batch as soon as it is done (a judge
+    caches its answers that way, so a killed job keeps them).
     """
     device = next(model.parameters()).device
     pad_token_id = generation_config.pad_token_id
@@ -231,6 +234,8 @@ def generate_token_batches(model: Any, prompt_ids: Sequence[Sequence[int]], *, b
         new_tokens = output[:, input_ids.shape[1]:].tolist()
         for index, tokens in zip(batch, new_tokens):
             completions[index] = cut_at_end(tokens, end_ids)
+        if on_batch is not None:
+            on_batch(batch, [completions[index] for index in batch])
     return completions
 
 

@@ -43,6 +43,7 @@ def train_stage(stage: str, parent_dir: str | os.PathLike, data_path: str | os.P
     if resolved["gpus"] == 1:
         return training.train_stage(**job)
 
+    check_visible_gpus(resolved["gpus"], stage)
     job_file = Path(checkpoint_dir) / JOB_FILE
     write_json(job_file, job)
     command = accelerate_command(job_file, resolved["gpus"], resolved["accelerate_config"])
@@ -70,6 +71,18 @@ def accelerate_command(job_file: str | os.PathLike, processes: int, accelerate_c
             "--num_machines", "1",
             "--main_process_port", str(free_port()),  # two jobs on one node must not share a port
             "-m", "value_retention.launch", os.fspath(job_file)]
+
+
+def check_visible_gpus(processes: int, stage: str) -> None:
+    """On a GPU machine, one process per visible GPU: fewer GPUs than `gpus` is a clear error here,
+    not a hang or an NCCL error in four processes."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.device_count() < processes:
+        raise ConfigError(f"the {stage} stage trains on {processes} GPUs but this job sees "
+                          f"{torch.cuda.device_count()} (CUDA_VISIBLE_DEVICES="
+                          f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); the train rule asks the "
+                          f"scheduler for `gpus` GPUs, so check --set-resources overrides", key=f"stages.{stage}.gpus")
 
 
 def launch_environment() -> dict[str, str]:
