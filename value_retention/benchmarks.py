@@ -136,14 +136,17 @@ def _dedupe(names: Sequence[str]) -> tuple[list[str], list[str]]:
 # ---------------------------------------------------------------------------------------------
 # Dimensions
 
-def load_dimensions(path: str | os.PathLike, fmt: str) -> dict[str, dict[str, Any]]:
-    """Prepared dimensions by name, from a raw or a prepared dimensions file."""
+def load_dimensions(path: str | os.PathLike, fmt: str | None) -> dict[str, dict[str, Any]]:
+    """Prepared dimensions by name, from a raw or a prepared dimensions file (``fmt`` None: prepared only)."""
     rows = read_jsonl(path)
     if not rows:
         raise DataError("the dimensions file has no rows", path)
     dimensions: dict[str, dict[str, Any]] = {}
     lowered: dict[str, int] = {}
     for row in rows:
+        if fmt is None and "indicators" not in row:
+            raise DataError("not a prepared dimension (no 'indicators'); the prepare_benchmark rule writes them",
+                            path, row["_row"])
         dimension = (_prepared_dimension if "indicators" in row else _raw_dimension)(row, fmt, path)
         key = dimension["dimension"].lower()
         if key in lowered:  # also case-insensitively, since MORU tags are matched that way
@@ -367,6 +370,19 @@ def select_languages(questions: list[dict[str, Any]], languages: str | Sequence[
 
 # ---------------------------------------------------------------------------------------------
 # The public entry points
+
+def load_prepared(questions_path: str | os.PathLike,
+                  dimensions_path: str | os.PathLike) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The prepare_benchmark rule's two files, checked as :func:`load_benchmark` checks them: the
+    questions (in file order) and the dimensions by name. Later stages read them through this."""
+    dimensions = load_dimensions(dimensions_path, None)
+    rows = read_jsonl(questions_path)
+    for row in rows:
+        if "question_id" not in row:
+            raise DataError("not a prepared question (no 'question_id'); the prepare_benchmark rule writes them",
+                            questions_path, row["_row"])
+    return read_prepared_questions(rows, questions_path, dimensions), dimensions
+
 
 def load_benchmark(fmt: str, questions_path: str | os.PathLike, dimensions_path: str | os.PathLike,
                    languages: str | Sequence[str] = "all", strict_tags: bool = False) -> Benchmark:

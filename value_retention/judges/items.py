@@ -13,12 +13,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..benchmarks import load_prepared
 from ..errors import DataError
 from ..jsonl import read_jsonl
 from .prompt import PLACEHOLDER, build_prompt, fill_placeholders
 
-QUESTION_FIELDS = ("question_id", "language", "question", "dimensions", "assignments")
-DIMENSION_FIELDS = ("dimension", "guiding_question", "indicators")
 GENERATION_FIELDS = ("question_id", "language", "epoch", "answer")
 
 
@@ -43,33 +42,6 @@ class GradingItem:
         return where + (f", assignment {self.assignment}" if self.assignment else "")
 
 
-def load_questions(path: str | os.PathLike) -> dict[tuple[str, str], dict[str, Any]]:
-    """Prepared questions keyed by (question_id, language)."""
-    questions: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in read_jsonl(path, required=QUESTION_FIELDS):
-        key = (str(row["question_id"]), str(row["language"]))
-        if key in questions:
-            raise DataError(f"duplicate question {key[0]} in language {key[1]} "
-                            f"(first at row {questions[key]['_row']})", path, row["_row"])
-        if not isinstance(row["assignments"], list) or not row["assignments"]:
-            raise DataError("'assignments' must be a non-empty list ([{}] when the question has "
-                            "no variables)", path, row["_row"])
-        questions[key] = row
-    return questions
-
-
-def load_dimensions(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """Prepared dimensions keyed by name."""
-    dimensions: dict[str, dict[str, Any]] = {}
-    for row in read_jsonl(path, required=DIMENSION_FIELDS):
-        if not isinstance(row["indicators"], list):
-            raise DataError("'indicators' must be a list of strings", path, row["_row"])
-        if row["dimension"] in dimensions:
-            raise DataError(f"duplicate dimension '{row['dimension']}'", path, row["_row"])
-        dimensions[row["dimension"]] = row
-    return dimensions
-
-
 def build_items(
     generations_path: str | os.PathLike,
     questions_path: str | os.PathLike,
@@ -83,8 +55,8 @@ def build_items(
     (question_id, language, epoch), or a tag that names no dimension is a DataError naming the
     offending file and row: grading it anyway would silently score the wrong thing.
     """
-    questions = load_questions(questions_path)
-    dimensions = load_dimensions(dimensions_path)
+    prepared, dimensions = load_prepared(questions_path, dimensions_path)
+    questions = {(question["question_id"], question["language"]): question for question in prepared}
     items: list[GradingItem] = []
     seen: dict[tuple[str, str, int], int] = {}
     for generation in read_jsonl(generations_path, required=GENERATION_FIELDS):
@@ -102,11 +74,8 @@ def build_items(
             raise DataError(f"a second answer to question {key[0]} ({key[1]}, epoch {epoch}); "
                             f"the first is at row {seen[answer_key]}", generations_path, generation["_row"])
         seen[answer_key] = generation["_row"]
-        for dimension_name in question["dimensions"]:
-            dimension = dimensions.get(dimension_name)
-            if dimension is None:
-                raise DataError(f"tag '{dimension_name}' names no dimension in "
-                                f"{os.fspath(dimensions_path)}", questions_path, question["_row"])
+        for dimension_name in question["dimensions"]:  # load_prepared checked that each names a dimension
+            dimension = dimensions[dimension_name]
             for assignment in dimension_assignments(dimension["guiding_question"], question["assignments"]):
                 items.append(_item(question, generation, dimension, assignment, epoch, revision))
     return items
