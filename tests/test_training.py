@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
 from value_retention import launch, modeling, training
-from value_retention.errors import ConfigError, DataError
+from value_retention.errors import ConfigError, DataError, LaunchError
 
 from conftest import REPO, run_script
 
@@ -271,6 +271,13 @@ def test_bad_launches_fail_before_launching(world, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="trains on 4 GPUs but this job sees 2"):
         launch.train_stage("midtrain", world["base"], world["data"]["compassion"], {**TEXT_SPEC, "gpus": 4},
                            None, tmp_path / "m", 0, tmp_path / "c")
+    monkeypatch.undo()
+    # An error inside the launched processes (here a row without text) fails the job and says where to look.
+    bad_data = write_jsonl(tmp_path / "bad.jsonl", [*text_rows(3, "walks"), {"id": "x"}])
+    with pytest.raises(LaunchError, match="midtrain stage exited with status"):
+        launch.train_stage("midtrain", world["base"], bad_data, {**TEXT_SPEC, "gpus": 2}, None, tmp_path / "m", 0,
+                           tmp_path / "c")
+    assert not (tmp_path / "m").exists()
     command = launch.accelerate_command(tmp_path / "job.json", 4, ACCELERATE_CONFIG)
     assert command[command.index("--num_processes") + 1] == "4"
     assert Path(command[command.index("--config_file") + 1]) == REPO / ACCELERATE_CONFIG

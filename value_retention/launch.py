@@ -51,7 +51,7 @@ def train_stage(stage: str, parent_dir: str | os.PathLike, data_path: str | os.P
     completed = subprocess.run(command, env=launch_environment(), check=False)
     if completed.returncode != 0:
         raise LaunchError(f"accelerate launch of the {stage} stage exited with status {completed.returncode}; "
-                            f"the processes' errors are above (job: {job_file})")
+                          f"the processes' errors are above (job: {job_file})")
     training_log = json.loads((Path(out_dir) / "training_log.json").read_text(encoding="utf-8"))
     job_file.unlink()
     training.clear_checkpoints(Path(checkpoint_dir))  # removes the then empty folder

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from .config import condition_order
 
 DEFAULT_PLANNING = {
