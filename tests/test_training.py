@@ -260,7 +260,7 @@ def test_vllm_generation_without_vllm_is_a_config_error(world, tmp_path):
                              tmp_path / "m", 0, tmp_path / "c")
 
 
-def test_bad_launches_fail_before_launching(world, tmp_path, monkeypatch):
+def test_bad_launches_fail_with_clear_errors(world, tmp_path, monkeypatch):
     lora = {**SFT_SPEC, "gpus": 2}
     with pytest.raises(ConfigError, match="LoRA trains on one GPU"):
         launch.train_stage("sft", world["base"], world["data"]["sft"], lora, None, tmp_path / "m", 0, tmp_path / "c")
