@@ -32,6 +32,6 @@ report: "report/workflow.rst"
 
 rule all:
     input:
-        paper_pdf(),
-        notebook_output(),
+        rules.paper.output.pdf,
+        rules.explore_notebook.output.summary,
     default_target: True

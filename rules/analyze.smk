@@ -4,15 +4,9 @@
 from value_retention.outputs import figure_files, table_files
 
 
-def for_report(paths, category):
-    """PNG figures and LaTeX tables go into `snakemake --report`; the PDFs are for the paper."""
-    return [report(p, category=category) if p.endswith((".png", ".tex")) and "heatmaps" not in p else p
-            for p in paths]
-
-
 rule statistics:
     input:
-        scores=f"{OUT}/scores/{{bench}}.csv",
+        scores=rules.collect_scores.output.scores,
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     params:
@@ -27,8 +21,8 @@ rule statistics:
 
 rule figures:
     input:
-        stats=all_stats(),
-        scores=all_scores(),
+        stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
+        scores=expand(rules.collect_scores.output.scores, bench=BENCHMARKS),
     output:
         for_report(figure_files(f"{OUT}/figures", BENCHMARKS), category="Figures"),
     params:
@@ -41,7 +35,7 @@ rule figures:
 
 rule tables:
     input:
-        stats=all_stats(),
+        stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
         for_report(table_files(f"{OUT}/tables"), category="Tables"),
     params:
@@ -56,14 +50,14 @@ rule tables:
 
 rule numbers:
     input:
-        stats=all_stats(),
+        stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
         numbers="paper/generated/numbers.tex",
     params:
         benches=BENCHMARKS,
         references=config.get("references", {}),
         paper=config.get("paper", {}),
-        panel=PANEL,
+        panel=PANEL_JUDGES,
     conda:
         "../envs/analyze.yaml"
     script:
@@ -72,8 +66,8 @@ rule numbers:
 
 rule explore_notebook:
     input:
-        scores=all_scores(),
-        stats=all_stats(),
+        scores=expand(rules.collect_scores.output.scores, bench=BENCHMARKS),
+        stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
         summary=f"{OUT}/notebooks/language_means.csv",
     log:
@@ -83,7 +77,3 @@ rule explore_notebook:
         "../envs/analyze.yaml"
     notebook:
         "../notebooks/explore_scores.ipynb"
-
-
-def notebook_output():
-    return rules.explore_notebook.output.summary

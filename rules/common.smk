@@ -3,16 +3,16 @@
 import os
 import re
 import sys
-from pathlib import Path
 
 from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
-# and in SLURM jobs, which inherit this environment) without installing it anywhere.
+# and in SLURM jobs, which inherit this environment) without installing it anywhere. The workflow
+# sets PYTHONPATH for its jobs; it never reads it.
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
-from value_retention.config import check_config, condition_order, lineage, root_model  # noqa: E402
+from value_retention.config import check_config, condition_order, root_model  # noqa: E402
 
 # Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
 # every dataset, stage, reward, model and judge a condition names is declared.
@@ -26,7 +26,10 @@ CONDITIONS = condition_order(config)
 ROOTS = [c for c in CONDITIONS if "init" in config["conditions"][c]]
 TRAINED = [c for c in CONDITIONS if "stage" in config["conditions"][c]]
 BENCHMARKS = list(config["benchmarks"])
-PANEL = config["panel"]
+# The judges whose grades are averaged (the scores' pseudo-judge "panel" holds their average).
+PANEL_JUDGES = config["panel"]
+API_JUDGES = [j for j, spec in config["judges"].items() if spec["type"] == "openai"]
+LOCAL_JUDGES = [j for j in config["judges"] if j not in API_JUDGES]
 
 
 def one_of(names):
@@ -97,12 +100,29 @@ def benchmark_file(kind):
     return f"{RES}/benchmarks/{{bench}}/{kind}.jsonl"
 
 
-def all_scores():
-    return expand(f"{OUT}/scores/{{bench}}.csv", bench=BENCHMARKS)
+def generation_spec(wildcards):
+    """The generation block, with the condition's own prompt_format where it sets one."""
+    override = config["conditions"][wildcards.condition].get("prompt_format")
+    return {**config["generation"], **({"prompt_format": override} if override else {})}
 
 
-def all_stats():
-    return expand(f"{OUT}/stats/{{bench}}.json", bench=BENCHMARKS)
+def generation_env():
+    return "../envs/vllm.yaml" if config["generation"].get("backend") == "vllm" else "../envs/evaluate.yaml"
+
+
+def judge_revision(wildcards):
+    """The AHB grader prompt opens with the benchmark's revision line; MORU's has none."""
+    spec = config["benchmarks"][wildcards.bench]
+    return spec.get("revision", "tiny") if spec["format"] == "ahb" else None
+
+
+def for_report(paths, category):
+    """PNG figures and LaTeX tables go into `snakemake --report`; the PDFs are for the paper."""
+
+    def shown(path):
+        return path.endswith((".png", ".tex")) and "heatmaps" not in path
+
+    return [report(p, category=category) if shown(p) else p for p in paths]
 
 
 wildcard_constraints:

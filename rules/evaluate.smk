@@ -2,12 +2,6 @@
 # grades are scored exactly as the reference implementation scores them.
 
 
-def generation_spec(wildcards):
-    """The generation block, with the condition's own prompt_format where it sets one."""
-    override = config["conditions"][wildcards.condition].get("prompt_format")
-    return {**config["generation"], **({"prompt_format": override} if override else {})}
-
-
 rule generate:
     input:
         model=lambda w: model_dir(w.condition, w.seed),
@@ -19,43 +13,27 @@ rule generate:
         condition="{condition}",
         seed=lambda w: int(w.seed),
     conda:
-        "../envs/vllm.yaml" if config["generation"].get("backend") == "vllm" else "../envs/evaluate.yaml"
+        generation_env()
     script:
         "../scripts/generate.py"
 
 
-def judge_revision(wildcards):
-    """The AHB grader prompt opens with the benchmark's revision line; MORU's has none."""
-    spec = config["benchmarks"][wildcards.bench]
-    return spec.get("revision", "tiny") if spec["format"] == "ahb" else None
-
-
-JUDGE_JOB = dict(
-    input=dict(
-        generations=f"{OUT}/generations/{{bench}}/{{condition}}/seed{{seed}}.jsonl",
+# Local judges (lexical, a transformers model) run as cluster jobs.
+rule judge:
+    input:
+        generations=rules.generate.output.generations,
         questions=benchmark_file("questions"),
         dimensions=benchmark_file("dimensions"),
-    ),
-    output=f"{OUT}/judgments/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.jsonl",
-    params=dict(
+    output:
+        judgments=f"{OUT}/judgments/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.jsonl",
+    wildcard_constraints:
+        judge=one_of(LOCAL_JUDGES),
+    params:
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),
         revision=judge_revision,
         # Shared by every judge job: a re-run never pays twice for an answered prompt.
         cache_dir=f"{RES}/judge_cache",
-    ),
-)
-
-
-rule judge:
-    input:
-        **JUDGE_JOB["input"],
-    output:
-        judgments=JUDGE_JOB["output"],
-    wildcard_constraints:
-        judge=one_of([j for j in config["judges"] if config["judges"][j]["type"] != "openai"]),
-    params:
-        **JUDGE_JOB["params"],
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -64,27 +42,17 @@ rule judge:
 
 # API judges run on the submitting host: compute nodes are often offline, and the SQLite response
 # cache wants all its writers on one machine.
-rule judge_api:
-    input:
-        **JUDGE_JOB["input"],
-    output:
-        judgments=JUDGE_JOB["output"],
+use rule judge as judge_api with:
     wildcard_constraints:
-        judge=one_of([j for j in config["judges"] if config["judges"][j]["type"] == "openai"]),
-    params:
-        **JUDGE_JOB["params"],
+        judge=one_of(API_JUDGES),
     localrule: True
-    conda:
-        "../envs/evaluate.yaml"
-    script:
-        "../scripts/judge.py"
 
 
 rule score:
     input:
         questions=benchmark_file("questions"),
         dimensions=benchmark_file("dimensions"),
-        judgments=expand(JUDGE_JOB["output"], judge=PANEL, allow_missing=True),
+        judgments=expand(rules.judge.output.judgments, judge=PANEL_JUDGES, allow_missing=True),
     output:
         scores=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.json",
         tidy=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.csv",

@@ -18,7 +18,3 @@ rule paper:
         "../envs/paper.yaml"
     script:
         "../scripts/build_paper.py"
-
-
-def paper_pdf():
-    return rules.paper.output.pdf
