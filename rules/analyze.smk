@@ -9,6 +9,8 @@ rule statistics:
         scores=rules.collect_scores.output.scores,
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
+    log:
+        f"{LOGS}/statistics/{{bench}}.log",
     params:
         spec=config["analysis"],
         bench="{bench}",
@@ -25,6 +27,8 @@ rule figures:
         scores=expand(rules.collect_scores.output.scores, bench=BENCHMARKS),
     output:
         for_report(figure_files(f"{OUT}/figures", BENCHMARKS), category="Figures"),
+    log:
+        f"{LOGS}/figures.log",
     params:
         benches=BENCHMARKS,
     conda:
@@ -38,6 +42,8 @@ rule tables:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
         for_report(table_files(f"{OUT}/tables"), category="Tables"),
+    log:
+        f"{LOGS}/tables.log",
     params:
         benches=BENCHMARKS,
         references=config.get("references", {}),
@@ -53,6 +59,8 @@ rule numbers:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
         numbers="paper/generated/numbers.tex",
+    log:
+        f"{LOGS}/numbers.log",
     params:
         benches=BENCHMARKS,
         references=config.get("references", {}),

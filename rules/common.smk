@@ -21,6 +21,10 @@ check_config(config, source="config")
 
 RES = config["resources_dir"]
 OUT = config["results_dir"]
+# Every job's log, and the measured runtime and memory of the costly ones (Snakemake's
+# `benchmark:` files, which `value-retention plan --benchmarks` reads), per rule and wildcards.
+LOGS = f"{OUT}/logs"
+JOB_BENCHMARKS = f"{OUT}/benchmarks"
 SEEDS = config["seeds"]
 CONDITIONS = condition_order(config)
 ROOTS = [c for c in CONDITIONS if "init" in config["conditions"][c]]

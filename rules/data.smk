@@ -6,6 +6,8 @@
 rule tiny_dataset:
     output:
         raw=f"{RES}/raw/{{dataset}}.jsonl",
+    log:
+        f"{LOGS}/tiny_dataset/{{dataset}}.log",
     wildcard_constraints:
         dataset=one_of(names_with("datasets", source="tiny")),
     params:
@@ -20,6 +22,8 @@ rule tiny_dataset:
 rule download_dataset:
     output:
         raw=f"{RES}/raw/{{dataset}}.jsonl",
+    log:
+        f"{LOGS}/download_dataset/{{dataset}}.log",
     wildcard_constraints:
         dataset=one_of(names_with("datasets", source="hub") + names_with("datasets", source="local")),
     params:
@@ -36,6 +40,8 @@ rule prepare_dataset:
         raw=f"{RES}/raw/{{dataset}}.jsonl",
     output:
         data=f"{RES}/data/{{dataset}}.jsonl",
+    log:
+        f"{LOGS}/prepare_dataset/{{dataset}}.log",
     wildcard_constraints:
         dataset=one_of(list(config["datasets"])),
     params:
@@ -50,6 +56,8 @@ rule tiny_benchmark:
     output:
         questions=f"{RES}/raw/benchmarks/{{bench}}/questions.jsonl",
         dimensions=f"{RES}/raw/benchmarks/{{bench}}/dimensions.jsonl",
+    log:
+        f"{LOGS}/tiny_benchmark/{{bench}}.log",
     wildcard_constraints:
         bench=one_of(names_with("benchmarks", source="tiny")),
     params:
@@ -65,6 +73,8 @@ rule download_benchmark:
     output:
         questions=f"{RES}/raw/benchmarks/{{bench}}/questions.jsonl",
         dimensions=f"{RES}/raw/benchmarks/{{bench}}/dimensions.jsonl",
+    log:
+        f"{LOGS}/download_benchmark/{{bench}}.log",
     wildcard_constraints:
         bench=one_of(names_with("benchmarks", source="hub") + names_with("benchmarks", source="local")),
     params:
@@ -84,6 +94,8 @@ rule prepare_benchmark:
         questions=benchmark_file("questions"),
         dimensions=benchmark_file("dimensions"),
         report=f"{RES}/benchmarks/{{bench}}/report.json",
+    log:
+        f"{LOGS}/prepare_benchmark/{{bench}}.log",
     params:
         spec=lookup(dpath="benchmarks/{bench}", within=config),
     conda:

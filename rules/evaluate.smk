@@ -8,6 +8,10 @@ rule generate:
         questions=benchmark_file("questions"),
     output:
         generations=f"{OUT}/generations/{{bench}}/{{condition}}/seed{{seed}}.jsonl",
+    log:
+        f"{LOGS}/generate/{{bench}}/{{condition}}/seed{{seed}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/generate/{{bench}}/{{condition}}/seed{{seed}}.tsv",
     params:
         spec=generation_spec,
         condition="{condition}",
@@ -26,6 +30,10 @@ rule judge:
         dimensions=benchmark_file("dimensions"),
     output:
         judgments=f"{OUT}/judgments/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.jsonl",
+    log:
+        f"{LOGS}/judge/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/judge/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.tsv",
     wildcard_constraints:
         judge=one_of(LOCAL_JUDGES),
     params:
@@ -56,6 +64,8 @@ rule score:
     output:
         scores=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.json",
         tidy=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.csv",
+    log:
+        f"{LOGS}/score/{{bench}}/{{condition}}/seed{{seed}}.log",
     params:
         benchmark=lookup(dpath="benchmarks/{bench}/format", within=config),
         bench="{bench}",
@@ -72,6 +82,8 @@ rule collect_scores:
         tidy=expand(rules.score.output.tidy, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
     output:
         scores=f"{OUT}/scores/{{bench}}.csv",
+    log:
+        f"{LOGS}/collect_scores/{{bench}}.log",
     conda:
         "../envs/evaluate.yaml"
     script:

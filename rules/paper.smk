@@ -13,7 +13,7 @@ rule paper:
         # latexmk finds \input'ed tables and \includegraphics'ed figures through TEXINPUTS.
         texinputs=["paper/generated", f"{OUT}/tables", f"{OUT}/figures"],
     log:
-        f"logs/paper/latexmk.log",
+        f"{LOGS}/paper.log",
     conda:
         "../envs/paper.yaml"
     script:

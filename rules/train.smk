@@ -7,6 +7,8 @@ rule train_tokenizer:
         corpus=lambda w: [dataset_file(d) for d in config["models"][w.model]["tokenizer_corpus"]],
     output:
         tokenizer=directory(f"{RES}/tokenizers/{{model}}"),
+    log:
+        f"{LOGS}/train_tokenizer/{{model}}.log",
     wildcard_constraints:
         model=one_of(names_with("models", source="tiny")),
     params:
@@ -23,6 +25,10 @@ rule init_model:
         data=lambda w: dataset_file(config["models"][root_model(config, w.condition)]["pretrain_data"]),
     output:
         model=directory(f"{OUT}/models/{{condition}}/seed{{seed}}"),
+    log:
+        f"{LOGS}/init_model/{{condition}}/seed{{seed}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/init_model/{{condition}}/seed{{seed}}.tsv",
     wildcard_constraints:
         condition=one_of([c for c in ROOTS if model_source(c) == "tiny"]),
     params:
@@ -38,6 +44,8 @@ rule init_model:
 rule download_model:
     output:
         model=directory(f"{RES}/hub/{{model}}"),
+    log:
+        f"{LOGS}/download_model/{{model}}.log",
     wildcard_constraints:
         model=one_of(names_with("models", source="hub")),
     params:
@@ -55,6 +63,10 @@ rule train:
         data=training_data,
     output:
         model=directory(f"{OUT}/models/{{condition}}/seed{{seed}}"),
+    log:
+        f"{LOGS}/train/{{condition}}/seed{{seed}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train/{{condition}}/seed{{seed}}.tsv",
     wildcard_constraints:
         condition=one_of(TRAINED),
     params:

@@ -4,12 +4,8 @@ A local rule: it runs where the network is. A gated repository's token comes fro
 environment, never from the config.
 """
 
-import logging
-
 from value_retention import datasets_io
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     prov.add(download=datasets_io.download(snakemake.params.spec, snakemake.output.raw))

@@ -1,11 +1,7 @@
 """Rule `generate`: a condition's model answers every benchmark question `epochs` times."""
 
-import logging
-
 from value_retention.generation import generate_answers
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     totals = generate_answers(

@@ -1,14 +1,10 @@
 """Rule `init_model`: initialise the tiny Llama and pre-train it on neutral text (a root condition)."""
 
-import logging
-
 from transformers import AutoTokenizer
 
 from value_retention import modeling, training
 from value_retention.errors import ConfigError
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     spec = snakemake.params.spec

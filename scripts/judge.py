@@ -6,14 +6,8 @@ params: judge (name), spec (the judges entry), cache_dir (shared response cache)
         revision (optional: the AHB data revision for the grader prompt; absent or None for MORU)
 """
 
-import logging
-
 from value_retention.judges import judge_file
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-logging.getLogger("httpx").setLevel(logging.WARNING)   # one INFO line per HTTP request otherwise
-logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 with record(snakemake) as prov:
     stats = judge_file(

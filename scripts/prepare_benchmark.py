@@ -1,11 +1,7 @@
 """Prepare a benchmark: questions per (id, language), dimensions, and a report of every skipped row."""
 
-import logging
-
 from value_retention import benchmarks
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     spec = snakemake.params.spec

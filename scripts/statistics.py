@@ -6,13 +6,9 @@ config's condition names) sets the order of conditions in the output; without it
 CSV, which collect_scores sorts by name.
 """
 
-import logging
-
 from value_retention import stats
 from value_retention.jsonl import write_json
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     scores = stats.load_scores(snakemake.input.scores)

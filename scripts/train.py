@@ -3,12 +3,8 @@
 A stage with `gpus` above 1 is started on that many processes through accelerate (launch.py).
 """
 
-import logging
-
 from value_retention import launch, training
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     training_log = launch.train_stage(

@@ -1,11 +1,7 @@
 """Rule `train_tokenizer`: a byte-level BPE with Llama-3 special tokens, trained on the tiny corpus."""
 
-import logging
-
 from value_retention import modeling
 from value_retention.provenance import record
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     spec = snakemake.params.spec

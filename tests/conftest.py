@@ -34,10 +34,11 @@ def latexmk_available() -> bool:
     return shutil.which("latexmk") is not None
 
 
-def run_script(name: str, *, input: dict, output: dict, params: dict, wildcards: dict) -> None:
+def run_script(name: str, *, input: dict, output: dict, params: dict, wildcards: dict,
+               log: str | Path | None = None) -> None:
     """Run ``scripts/<name>.py`` as Snakemake's ``script:`` directive would, with a real
-    ``snakemake`` object built from Snakemake's own containers."""
-    from snakemake.iocontainers import InputFiles, OutputFiles, Params, Wildcards
+    ``snakemake`` object built from Snakemake's own containers (and the rule's ``log:`` if given)."""
+    from snakemake.iocontainers import InputFiles, Log, OutputFiles, Params, Wildcards
 
     def as_str(value):
         return [str(v) for v in value] if isinstance(value, list) else str(value)
@@ -46,5 +47,5 @@ def run_script(name: str, *, input: dict, output: dict, params: dict, wildcards:
         input=InputFiles(fromdict={k: as_str(v) for k, v in input.items()}),
         output=OutputFiles(fromdict={k: str(v) for k, v in output.items()}),
         params=Params(fromdict=params), wildcards=Wildcards(fromdict=wildcards),
-        rule=name, config={"seeds": [0]}, log=[], threads=1)
+        rule=name, config={"seeds": [0]}, log=Log(toclone=[str(log)] if log else []), threads=1)
     runpy.run_path(str(REPO / "scripts" / f"{name}.py"), init_globals={"snakemake": snakemake})

@@ -11,6 +11,7 @@ import yaml
 from value_retention.config import (
     check_config, condition_order, language_group, lineage, load_config, root_model, validate_schema,
 )
+from value_retention.cli import main as cli_main
 from value_retention.errors import ConfigError
 
 from conftest import REPO
@@ -155,3 +156,37 @@ def test_plan_takes_the_gpu_type_from_the_site_variables(monkeypatch):
     monkeypatch.setenv("VR_SLURM_GPU_MODEL", "h100")
     rows = plan(load_config(REPO / "config" / "paper.yaml"), profile=REPO / "slurm" / "profile.yaml")
     assert {row.gpu_model for row in rows if row.rule != "judge"} == {"h100"}
+
+
+def test_plan_prints_measured_runtime_and_memory_beside_the_estimates(tmp_path, capsys):
+    """Snakemake's own benchmark files, as the train, generate and judge rules write them."""
+    from snakemake.benchmark import BenchmarkRecord, write_benchmark_records
+
+    def job(path: str, seconds: float, rss_mb: float | None) -> None:
+        record = BenchmarkRecord(running_time=seconds, max_rss=rss_mb)
+        record.data_collected = rss_mb is not None  # otherwise Snakemake writes NA for memory
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        write_benchmark_records([record], str(tmp_path / path), False)
+
+    job("train/midtrained/seed0.tsv", 2 * 3600, 90_000)     # 4 GPUs (the paper's midtrain gpus)
+    job("train/sft_dolly/seed0.tsv", 1800, 40_000)
+    job("train/sft_magicoder/seed0.tsv", 3600, 50_000)
+    job("generate/ahb/base/seed0.tsv", 900, None)           # memory not measured: shown as "-"
+    job("judge/ahb/base/seed0/gemini_flash_lite.tsv", 600, 300)
+
+    assert cli_main(["plan", "--config", str(REPO / "config" / "paper.yaml"), "--benchmarks", str(tmp_path)]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    # rule jobs GPUs/job GPU tokens GPU-hours | run GPU-h max-h max-GiB note...
+    assert rows["train/midtrain"][7:11] == ["1", "8.00", "2.00", "87.89"]
+    assert rows["train/sft"][7:11] == ["2", "1.50", "1.00", "48.83"]
+    assert rows["train/grpo"][7:11] == ["-", "-", "-", "-"]
+    assert rows["generate"][7:11] == ["1", "0.25", "0.25", "-"]
+    assert rows["judge"][7:11] == ["1", "0.17", "0.17", "0.29"]
+    assert rows["total"][-2:] == ["5", "9.92"]
+
+
+def test_plan_names_a_missing_benchmarks_folder(tmp_path):
+    from value_retention.plan import measured
+
+    with pytest.raises(FileNotFoundError, match="no such benchmarks folder"):
+        measured(load_config(REPO / "config" / "paper.yaml"), tmp_path / "absent")

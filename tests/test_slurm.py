@@ -142,6 +142,14 @@ def test_profile_runs_on_slurm_with_conda_and_requests_gpus_for_model_rules():
     assert not any(a.startswith(("slurm_partition=", "slurm_account=")) for a in settings["default-resources"])
 
 
+def test_profile_keeps_every_jobs_slurm_log_and_shows_failed_job_logs():
+    """Without the executor's keep option, the SLURM logs of jobs that succeeded are deleted (the
+    SLURM runs below rely on the profile alone for them)."""
+    settings = profile_settings()  # Snakemake reads every value as text
+    assert settings["slurm-keep-successful-logs"].lower() == "true"
+    assert settings["show-failed-logs"].lower() == "true"
+
+
 def test_profile_takes_account_partitions_and_gpu_type_from_the_environment():
     settings = profile_settings(VR_SLURM_ACCOUNT="proj42", VR_SLURM_PARTITION="cpu",
                                 VR_SLURM_GPU_PARTITION="gpu", VR_SLURM_GPU_MODEL="a100")
@@ -234,7 +242,6 @@ def slurm_run(cluster: SlurmCluster, workdir: Path, *targets: str, snakefile: Pa
         "--slurm-status-command", "squeue",
         "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-keep-successful-logs",
         *NO_CONDA,
     ]
     env = {k: v for k, v in cluster.env.items() if k not in SITE_VARIABLES}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,6 +173,42 @@ def test_a_number_in_the_paper_audits_back_to_its_checkpoint(run):
         assert expected in result.stdout, expected
     chain = audit_chain(macros[name]["source"], root=run)
     assert any(e["path"].startswith("resources/raw/") for e in chain)
+
+
+def job_logs(console: str) -> dict[str, list[str]]:
+    """rule -> the `log:` path of each of its jobs, from the job blocks Snakemake prints."""
+    jobs, rule = [], None
+    for line in console.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
+            rule = match.group(1)
+            jobs.append((rule, []))
+        elif rule and line.strip().startswith("log: "):
+            jobs[-1][1].extend(path.strip() for path in line.strip()[len("log: "):].split(","))
+        elif not line.startswith("    "):
+            rule = None
+    by_rule: dict[str, list[str]] = {}
+    for rule, logs in jobs:
+        by_rule.setdefault(rule, []).append(logs)
+    return by_rule
+
+
+def test_every_job_left_one_log_and_the_console_shows_only_snakemake(run):
+    console = (run / "snakemake.out").read_text()
+    logs = job_logs(console)
+    n_jobs = int(re.findall(r"(\d+) of \1 steps \(100%\) done", console)[-1])
+    assert sum(len(jobs) for jobs in logs.values()) == n_jobs, {rule: len(jobs) for rule, jobs in logs.items()}
+    without = sorted(rule for rule, jobs in logs.items() if rule != "all" and not all(len(j) == 1 for j in jobs))
+    assert not without, f"jobs without exactly one log: {without}"
+    declared = {job[0] for rule, jobs in logs.items() for job in jobs if rule != "all"}
+    assert all((run / path).is_file() and (run / path).stat().st_size > 0 for path in declared)
+    written = {str(path.relative_to(run)) for path in (run / "results" / "logs").rglob("*") if path.is_file()}
+    assert written == {path for path in declared if path.startswith("results/logs/")}
+    # The console has Snakemake's lines only: no job's log lines or progress bars.
+    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING) ", console, re.MULTILINE)
+    assert "it/s]" not in console and "%|" not in console
+    # The costly rules have measured runtimes, which `value-retention plan --benchmarks` reads.
+    for rule in ("init_model", "train", "generate", "judge"):
+        assert list((run / "results" / "benchmarks" / rule).rglob("*.tsv")), rule
 
 
 def test_rerun_has_nothing_to_do(run):

@@ -34,9 +34,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .plan import format_plan, plan
+    from .plan import format_plan, measured, plan, with_measured
 
-    print(format_plan(plan(load_config(args.config), profile=args.profile)))
+    config = load_config(args.config)
+    rows = plan(config, profile=args.profile)
+    if args.benchmarks:
+        rows = with_measured(rows, measured(config, args.benchmarks))
+    print(format_plan(rows))
     return 0
 
 
@@ -136,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="jobs, GPUs and estimated GPU-hours per rule, before submitting")
     plan.add_argument("--config", default="config/paper.yaml")
     plan.add_argument("--profile", default="slurm/profile.yaml")
+    plan.add_argument("--benchmarks", metavar="DIR",
+                      help="a run's benchmarks folder (<results_dir>/benchmarks): print the jobs' measured "
+                           "runtime and memory beside the estimates")
     plan.set_defaults(func=cmd_plan)
 
     score = sub.add_parser("score", help="score judgments exactly as the reference implementation")

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import training
+from . import joblog, training
 from .errors import ConfigError, LaunchError
 from .jsonl import write_json
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         raise SystemExit("usage: python -m value_retention.launch JOB.json")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    joblog.configure()  # standard error is the train job's log, inherited from accelerate launch
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     training.train_stage(**job)
 

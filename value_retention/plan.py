@@ -5,10 +5,16 @@ backward) and generation about 2N per token, for a model of N parameters; dividi
 achieved FLOP/s stated in the config's ``planning`` block (measured figures, not peak) gives GPU
 seconds. Token counts come from the config: dataset rows (known for tiny datasets, stated in
 ``planning.dataset_rows`` for hub ones), steps and batch sizes, and tokens per example.
+
+Given a run's ``benchmarks`` folder (``<results_dir>/benchmarks``: the ``benchmark:`` files
+Snakemake writes for the training, generation and judge jobs), :func:`measured` sums what the
+jobs really took, so the estimates can be checked against a finished run (or its tiny rehearsal)
+and the profile's runtime and memory requests against the longest and largest job.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,16 @@ DEFAULT_PLANNING = {
 
 
 @dataclass
+class Measured:
+    """What the benchmark files of one plan row's finished jobs say."""
+
+    jobs: int
+    wall_hours: float      # summed over the jobs
+    max_job_hours: float   # the longest job: check the profile's `runtime` against it
+    max_rss_mb: float | None  # the largest resident memory of any job: check `mem_mb` against it
+
+
+@dataclass
 class PlanRow:
     rule: str
     jobs: int
@@ -36,6 +52,7 @@ class PlanRow:
     tokens: float
     gpu_hours: float
     note: str = ""
+    measured: Measured | None = None
 
 
 def _profile_resources(profile: Path) -> dict[str, dict[str, str]]:
@@ -117,11 +134,83 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
     return rows
 
 
-def format_plan(rows: list[PlanRow]) -> str:
-    lines = [f"{'rule':<14} {'jobs':>5} {'GPUs/job':>9} {'GPU':>6} {'tokens':>14} {'GPU-hours':>10}  note"]
+def plan_row_of(config: Mapping[str, Any], benchmark: Path) -> str:
+    """The plan row a job's benchmark file belongs to: ``train/<stage>`` for a training job (by its
+    condition, ``train/<condition>/seed<seed>.tsv``), else the rule, the file's first folder."""
+    rule, *rest = benchmark.parts
+    if rule == "train" and rest:
+        stage = config["conditions"].get(rest[0], {}).get("stage")
+        return f"train/{stage}" if stage else f"train/{rest[0]}"
+    return rule
+
+
+def read_benchmark(path: Path) -> tuple[float, float | None]:
+    """(seconds, max RSS in MB) of one Snakemake benchmark file; a repeated benchmark counts its
+    mean time and largest memory. Memory Snakemake could not measure ("NA") is None."""
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t", na_values=["NA"])
+    if "s" not in table.columns or table.empty or table["s"].isna().all():
+        raise ValueError(f"{path}: not a Snakemake benchmark file (no running time in column 's')")
+    rss = table["max_rss"].max() if "max_rss" in table.columns else math.nan
+    return float(table["s"].mean()), (None if math.isnan(rss) else float(rss))
+
+
+def measured(config: Mapping[str, Any], benchmarks_dir: str | Path) -> dict[str, Measured]:
+    """Plan row -> what its finished jobs took, from every ``*.tsv`` under ``benchmarks_dir``."""
+    folder = Path(benchmarks_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such benchmarks folder (a run writes <results_dir>/benchmarks)")
+    by_row: dict[str, list[tuple[float, float]]] = {}
+    for path in sorted(folder.rglob("*.tsv")):
+        by_row.setdefault(plan_row_of(config, path.relative_to(folder)), []).append(read_benchmark(path))
+    return {row: Measured(jobs=len(runs), wall_hours=sum(s for s, _ in runs) / 3600,
+                          max_job_hours=max(s for s, _ in runs) / 3600,
+                          max_rss_mb=max((r for _, r in runs if r is not None), default=None))
+            for row, runs in by_row.items()}
+
+
+def with_measured(rows: list[PlanRow], measurements: Mapping[str, Measured]) -> list[PlanRow]:
+    """The plan's rows with their measurements, plus a row for each measured rule the plan has no
+    estimate for (``init_model`` of a tiny root, say)."""
+    planned = {row.rule for row in rows}
     for row in rows:
-        lines.append(f"{row.rule:<14} {row.jobs:>5} {row.gpus_per_job:>9} {row.gpu_model:>6} "
-                     f"{row.tokens:>14,.0f} {row.gpu_hours:>10.1f}  {row.note}")
-    lines.append(f"{'total':<14} {sum(r.jobs for r in rows):>5} {'':>9} {'':>6} "
-                 f"{sum(r.tokens for r in rows):>14,.0f} {sum(r.gpu_hours for r in rows):>10.1f}")
+        row.measured = measurements.get(row.rule)
+    extra = [PlanRow(rule, 0, 0, "-", 0, 0.0, "measured only", measured=m)
+             for rule, m in measurements.items() if rule not in planned]
+    return [*rows, *extra]
+
+
+def format_plan(rows: list[PlanRow]) -> str:
+    """The plan as a table; with measurements, four more columns: jobs run, GPU-hours (wall hours
+    for jobs without GPUs), the longest job in hours, the largest resident memory in GiB."""
+    show_measured = any(row.measured for row in rows)
+    header = f"{'rule':<14} {'jobs':>5} {'GPUs/job':>9} {'GPU':>6} {'tokens':>14} {'GPU-hours':>10}"
+    if show_measured:
+        header += f" | {'run':>4} {'GPU-h':>8} {'max h':>7} {'max GiB':>8}"
+    lines = [header + "  note"]
+    for row in rows:
+        line = (f"{row.rule:<14} {row.jobs:>5} {row.gpus_per_job:>9} {row.gpu_model:>6} "
+                f"{row.tokens:>14,.0f} {row.gpu_hours:>10.1f}")
+        if show_measured:
+            line += " | " + _measured_cells(row)
+        lines.append(f"{line}  {row.note}")
+    total = (f"{'total':<14} {sum(r.jobs for r in rows):>5} {'':>9} {'':>6} "
+             f"{sum(r.tokens for r in rows):>14,.0f} {sum(r.gpu_hours for r in rows):>10.1f}")
+    if show_measured:
+        total += f" | {sum(r.measured.jobs for r in rows if r.measured):>4} " \
+                 f"{sum(_measured_gpu_hours(r) for r in rows if r.measured):>8.2f}"
+    lines.append(total)
     return "\n".join(lines)
+
+
+def _measured_gpu_hours(row: PlanRow) -> float:
+    return row.measured.wall_hours * max(row.gpus_per_job, 1)
+
+
+def _measured_cells(row: PlanRow) -> str:
+    if row.measured is None:
+        return f"{'-':>4} {'-':>8} {'-':>7} {'-':>8}"
+    m = row.measured
+    memory = "-" if m.max_rss_mb is None else f"{m.max_rss_mb / 1024:.2f}"
+    return f"{m.jobs:>4} {_measured_gpu_hours(row):>8.2f} {m.max_job_hours:>7.2f} {memory:>8}"

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import re
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import joblog
 from .jsonl import atomic_path
 
 SIDECAR_SUFFIX = ".prov.json"
@@ -40,6 +42,8 @@ PACKAGES = (
 AUDIT_FACTS = ("seed", "judge_model", "base_url", "calls", "steps", "tokens", "sampling", "device")
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -200,20 +204,34 @@ class Recorder:
 
 @contextlib.contextmanager
 def record(snakemake: Any) -> Iterator[Recorder]:
-    """In a Snakemake ``script:``, ``with record(snakemake) as prov:`` writes every sidecar on success."""
+    """In a Snakemake ``script:``, ``with record(snakemake) as prov:`` runs the job.
+
+    The job's output goes to the rule's log (:func:`value_retention.joblog.to_log_file`, the one
+    logging set-up of every script), and every output gets its sidecar on success.
+    """
     params = {key: value for key, value in snakemake.params.items()}
     wildcards = dict(snakemake.wildcards.items())
     seed = wildcards.get("seed", params.get("seed"))
-    recorder = Recorder(
-        rule=snakemake.rule,
-        inputs=list(snakemake.input),
-        outputs=list(snakemake.output),
-        params={**params, "wildcards": wildcards},
-        config=snakemake.config,
-        seed=int(seed) if seed is not None else None,
-    )
-    yield recorder
-    recorder.finish()
+    job = f"rule {snakemake.rule}" + "".join(f" {key}={value}" for key, value in wildcards.items())
+    with joblog.to_log_file(job_log(snakemake), job=job):
+        log.info("%s: started on %s", job, platform.node())
+        recorder = Recorder(
+            rule=snakemake.rule,
+            inputs=list(snakemake.input),
+            outputs=list(snakemake.output),
+            params={**params, "wildcards": wildcards},
+            config=snakemake.config,
+            seed=int(seed) if seed is not None else None,
+        )
+        yield recorder
+        recorder.finish()
+        log.info("%s: done in %.1f s", job, time.time() - recorder.started)
+
+
+def job_log(snakemake: Any) -> str | None:
+    """The rule's log file (its first ``log:`` entry), or None when the rule declares none."""
+    logs = list(getattr(snakemake, "log", None) or [])
+    return os.fspath(logs[0]) if logs else None
 
 
 # --------------------------------------------------------------------------------------------
