@@ -50,4 +50,4 @@ test: setup
 	python -m pytest -q
 
 clean:
-	rm -rf results resources logs .snakemake paper/generated
+	rm -rf results resources .snakemake

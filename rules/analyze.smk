@@ -58,7 +58,7 @@ rule numbers:
     input:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
     output:
-        numbers="paper/generated/numbers.tex",
+        numbers=f"{OUT}/paper/numbers.tex",
     log:
         f"{LOGS}/numbers.log",
     params:

@@ -10,8 +10,9 @@ rule paper:
     output:
         pdf=report(f"{OUT}/paper/paper.pdf", category="Paper"),
     params:
-        # latexmk finds \input'ed tables and \includegraphics'ed figures through TEXINPUTS.
-        texinputs=["paper/generated", f"{OUT}/tables", f"{OUT}/figures"],
+        # latexmk finds the \input'ed numbers and tables and the \includegraphics'ed figures
+        # through TEXINPUTS: paper/ holds only sources, every generated file is in results_dir.
+        texinputs=[f"{OUT}/paper", f"{OUT}/tables", f"{OUT}/figures"],
     log:
         f"{LOGS}/paper.log",
     conda:

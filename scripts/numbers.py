@@ -1,4 +1,4 @@
-"""Snakemake script: write paper/generated/numbers.tex, one \\newcommand per quoted number.
+"""Snakemake script: write <results_dir>/paper/numbers.tex, one \\newcommand per quoted number.
 
 input.stats: one file per benchmark, in params.benches order. params.references, params.paper and
 params.panel: the config's ``references``, ``paper`` and ``panel`` (the run's config ``panel``

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 import runpy
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,3 +53,47 @@ def run_script(name: str, *, input: dict, output: dict, params: dict, wildcards:
         params=Params(fromdict=params), wildcards=Wildcards(fromdict=wildcards),
         rule=name, config={"seeds": [0]}, log=Log(toclone=[str(log)] if log else []), threads=1)
     runpy.run_path(str(REPO / "scripts" / f"{name}.py"), init_globals={"snakemake": snakemake})
+
+
+@dataclass
+class DagJob:
+    """One job of a DAG, as a dry run prints it."""
+
+    rule: str
+    outputs: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    benchmarks: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        return [*self.outputs, *self.logs, *self.benchmarks]
+
+
+def dry_run_jobs(workdir: Path, *args: str) -> list[DagJob]:
+    """Every job of the workflow's DAG in ``workdir`` (``--forceall``: as in an empty folder), read
+    from the job blocks of a dry run; ``args`` adds e.g. ``--configfile``."""
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
+                             str(workdir), "--dry-run", "--forceall", *args],
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    jobs: list[DagJob] = []
+    fields = {"output": "outputs", "log": "logs", "benchmark": "benchmarks"}
+    for line in result.stdout.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            jobs.append(DagJob(match.group(1)))
+        elif jobs and (match := re.match(r"^    (output|log|benchmark): (.*)$", line)):
+            getattr(jobs[-1], fields[match.group(1)]).extend(path.strip() for path in match.group(2).split(","))
+    assert jobs, f"no job blocks in the dry run's output:\n{result.stdout[-3000:]}"
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def tiny_dag(tmp_path_factory) -> list[DagJob]:
+    """The tiny default's DAG."""
+    return dry_run_jobs(tmp_path_factory.mktemp("tiny-dag"))
+
+
+@pytest.fixture(scope="session")
+def paper_dag(tmp_path_factory) -> list[DagJob]:
+    """The paper config's DAG."""
+    return dry_run_jobs(tmp_path_factory.mktemp("paper-dag"), "--configfile", str(REPO / "config" / "paper.yaml"))

@@ -188,13 +188,13 @@ def test_site_variables_reach_the_jobs_as_a_user_runs_the_profile(tmp_path):
     assert tokenizer["slurm_account"] == "proj42" and tokenizer["cpus_per_task"] == "1"
 
 
-@pytest.mark.parametrize("target, stage, gpus", [("results/models/midtrained/seed0", "midtrain", "4"),
-                                                 ("results/models/sft_dolly/seed0", "sft", "1")])
-def test_paper_training_jobs_ask_for_their_stages_gpus(tmp_path, target, stage, gpus):
+@pytest.mark.parametrize("model, stage, gpus", [("midtrained/seed0", "midtrain", "4"), ("sft_dolly/seed0", "sft", "1")])
+def test_paper_training_jobs_ask_for_their_stages_gpus(tmp_path, model, stage, gpus):
     """Full-parameter mid-training of 8B gets several GPUs (FSDP), LoRA stages one."""
     paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
     assert str(paper["stages"][stage].get("gpus", 1)) == gpus
     env = {**os.environ, "VR_SLURM_GPU_MODEL": "h100"}
+    target = f"{paper['results_dir']}/models/{model}"
     result = subprocess.run([*SNAKEMAKE, target, "--profile", "slurm", "--configfile", "config/paper.yaml",
                              "--directory", str(tmp_path), "--dry-run", *NO_CONDA],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

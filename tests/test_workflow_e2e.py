@@ -21,7 +21,7 @@ import yaml
 
 from value_retention.provenance import audit_chain, sidecar_path
 
-from conftest import REPO, latexmk_available
+from conftest import REPO, dry_run_jobs, latexmk_available
 
 pytestmark = pytest.mark.e2e
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -137,7 +137,7 @@ def test_figures_tables_numbers_and_paper(run):
         assert pdf.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tables = list((run / "results" / "tables").glob("*.tex"))
     assert tables and all("\\toprule" in t.read_text() for t in tables)
-    numbers = (run / "paper" / "generated" / "numbers.tex").read_text()
+    numbers = (run / "results" / "paper" / "numbers.tex").read_text()
     assert numbers.count("\\newcommand") >= 20
     pdf = run / "results" / "paper" / "paper.pdf"
     assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 20_000
@@ -161,7 +161,7 @@ def test_every_result_has_provenance(run):
 
 
 def test_a_number_in_the_paper_audits_back_to_its_checkpoint(run):
-    macros = json.loads(sidecar_path(run / "paper" / "generated" / "numbers.tex").read_text())["macros"]
+    macros = json.loads(sidecar_path(run / "results" / "paper" / "numbers.tex").read_text())["macros"]
     name = next(n for n, m in macros.items()
                 if (m["source"] or "").endswith("ahb.json") and m["key"].endswith("sft_dolly.all.mean"))
     result = subprocess.run([sys.executable, "-m", "value_retention.cli", "audit", name],
@@ -209,6 +209,12 @@ def test_every_job_left_one_log_and_the_console_shows_only_snakemake(run):
     # The costly rules have measured runtimes, which `value-retention plan --benchmarks` reads.
     for rule in ("init_model", "train", "generate", "judge"):
         assert list((run / "results" / "benchmarks" / rule).rglob("*.tsv")), rule
+
+
+def test_the_paper_world_beside_the_tiny_run_would_overwrite_none_of_its_files(run):
+    paper_files = {path for job in dry_run_jobs(run, "--configfile", str(REPO / "config" / "paper.yaml"))
+                   for path in job.files}
+    assert not [path for path in paper_files if (run / path).exists()]
 
 
 def test_rerun_has_nothing_to_do(run):

@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="print the provenance chain behind a number in the paper")
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")
     audit.add_argument("--cell", help="ROW,COL (1-based) of a table's cell, with a table file")
-    audit.add_argument("--numbers", default="paper/generated/numbers.tex")
+    audit.add_argument("--numbers", default="results/paper/numbers.tex")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
     audit.set_defaults(func=cmd_audit)
     return parser

@@ -1,4 +1,4 @@
-r"""Number macros for the paper: ``paper/generated/numbers.tex``.
+r"""Number macros for the paper: ``<results_dir>/paper/numbers.tex``.
 
 Every number the paper quotes is a ``\newcommand`` written here from the statistics JSON, so the
 paper never holds a typed-in number, and every macro remembers where its value came from: the
