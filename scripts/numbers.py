@@ -6,12 +6,13 @@ when the rule does not pass it). output.numbers: numbers.tex.
 The sidecar's ``macros`` maps every macro to its source file and key (``value-retention audit``).
 """
 
-from value_retention.numbers import read_stats, write_numbers
+from value_retention import stats_json
+from value_retention.numbers import write_numbers
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (Snakemake injects `snakemake`)
-    params = snakemake.params  # noqa: F821
-    stats = read_stats(snakemake.input.stats, params.benches)  # noqa: F821
-    macros = write_numbers(stats, snakemake.output.numbers, references=params.references,  # noqa: F821
-                           paper=params.paper, panel=params.get("panel", snakemake.config.get("panel")))  # noqa: F821
+with record(snakemake) as prov:
+    params = snakemake.params
+    stats = stats_json.read_all(snakemake.input.stats, params.benches)
+    macros = write_numbers(stats, snakemake.output.numbers, references=params.references,
+                           paper=params.paper, panel=params.get("panel", snakemake.config.get("panel")))
     prov.add(macros=macros)

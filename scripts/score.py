@@ -3,7 +3,7 @@
 The JSON is exactly what `value-retention score` (scoring.score_files) writes for the same files.
 """
 
-from value_retention import scoring
+from value_retention import scores_csv, scoring
 from value_retention.jsonl import write_json
 from value_retention.provenance import record
 
@@ -18,7 +18,7 @@ with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the scri
     tidy = scoring.tidy_scores(questions, dimensions, judgments, bench=snakemake.params.bench,
                                condition=snakemake.params.condition,
                                seed=int(snakemake.params.seed), benchmark=benchmark)
-    scoring.write_tidy(tidy, snakemake.output.tidy)
+    scores_csv.write(tidy, snakemake.output.tidy)
 
     prov.add(overall_mean=result["overall_mean"],
              n_questions_scored=result["n_questions_scored"],

@@ -6,14 +6,13 @@ config's condition names) sets the order of conditions in the output; without it
 CSV, which collect_scores sorts by name.
 """
 
-from value_retention import stats
-from value_retention.jsonl import write_json
+from value_retention import scores_csv, stats, stats_json
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
-    scores = stats.load_scores(snakemake.input.scores)
+with record(snakemake) as prov:
+    scores = scores_csv.read(snakemake.input.scores)
     result = stats.analyse(scores, snakemake.params.spec, snakemake.params.bench,
                            conditions=snakemake.params.get("conditions"))
-    write_json(snakemake.output.stats, result)
+    stats_json.write(snakemake.output.stats, result)
     prov.add(n_questions=result["n_questions"], n_clusters=result["n_clusters"],
              n_warnings=len(result["warnings"]), warnings=result["warnings"])

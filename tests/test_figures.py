@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from report_fixtures import CONDITIONS, make_scores, make_stats
-from value_retention import figures
+from value_retention import figures, scores_csv
 from value_retention.errors import ConfigError, DataError
-from value_retention.stats import check_scores
+from value_retention.outputs import figure_files
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,8 +53,8 @@ def captured_texts(monkeypatch):
 
 
 def checked(scores: pd.DataFrame) -> pd.DataFrame:
-    """Scores as the figures rule reads them (figures.read_scores)."""
-    return check_scores(scores)[0]
+    """Scores as the figures rule reads them (scores_csv.read_checked)."""
+    return scores_csv.check(scores)[0]
 
 
 def test_make_all_writes_every_declared_file(tmp_path, captured_texts):
@@ -64,7 +64,7 @@ def test_make_all_writes_every_declared_file(tmp_path, captured_texts):
 
     written = figures.make_all(stats, scores, tmp_path)
 
-    assert sorted(map(str, written)) == sorted(figures.figure_files(tmp_path, ["ahb", "moru"]))
+    assert sorted(map(str, written)) == sorted(figure_files(tmp_path, ["ahb", "moru"]))
     for path in written:
         if path.suffix == ".pdf":
             assert_valid_pdf(path)
@@ -90,7 +90,7 @@ def test_benchmark_without_non_english_items(tmp_path, captured_texts):
 
     written = figures.make_all(stats, scores, tmp_path)
 
-    assert sorted(map(str, written)) == sorted(figures.figure_files(tmp_path, ["en"]))
+    assert sorted(map(str, written)) == sorted(figure_files(tmp_path, ["en"]))
     assert all(path.stat().st_size > 0 for path in written)
     assert "no Non-English items" in captured_texts["language_groups"]
     assert "English" in captured_texts["language_groups"]  # the English series is still drawn
@@ -131,24 +131,24 @@ def test_question_scores_average_epochs_then_seeds():
     assert result["score"].iloc[0] == pytest.approx(45.0)
 
 
-def test_read_scores_names_file_and_row(tmp_path):
+def test_checked_scores_name_file_and_row(tmp_path):
     frame = make_scores("ahb", n_items=1).assign(question_id="007")
     good = tmp_path / "good.csv"
     frame.to_csv(good, index=False)
-    assert figures.read_scores(good)["question_id"].iloc[0] == "007"  # ids stay strings
+    assert scores_csv.read_checked(good)["question_id"].iloc[0] == "007"  # ids stay strings
     with pytest.raises(DataError, match=r"good\.csv, row 2: row of another benchmark"):
-        figures.read_scores(good, "moru")
+        scores_csv.read_checked(good, "moru")
 
     missing = tmp_path / "missing.csv"
     frame.drop(columns=["judge"]).to_csv(missing, index=False)
     with pytest.raises(DataError, match=r"missing\.csv.*judge"):
-        figures.read_scores(missing)
+        scores_csv.read_checked(missing)
 
     bad = tmp_path / "bad.csv"
     frame.loc[3, "score"] = 1.5
     frame.to_csv(bad, index=False)
     with pytest.raises(DataError, match=r"bad\.csv, row 5"):
-        figures.read_scores(bad)
+        scores_csv.read_checked(bad)
 
 
 class NamedList(list):
@@ -181,7 +181,7 @@ def test_figures_script_checks_outputs_and_writes_sidecars(tmp_path):
         make_scores(bench).to_csv(score_path, index=False)
         stats_paths.append(str(stats_path))
         score_paths.append(str(score_path))
-    outputs = figures.figure_files(str(tmp_path / "figures"), ["ahb"])
+    outputs = figure_files(str(tmp_path / "figures"), ["ahb"])
     snakemake = fake_snakemake("figures", NamedList(stats=stats_paths, scores=score_paths), NamedList(outputs),
                                {"benches": ["ahb"]})
 

@@ -15,9 +15,9 @@ import pytest
 
 from report_fixtures import PAPER, REFERENCES, make_scores, make_stats
 from test_figures import NamedList, fake_snakemake
-from value_retention import figures, numbers, tables
+from value_retention import figures, numbers, stats_json, tables
 from value_retention.errors import ConfigError, DataError
-from value_retention.stats import check_scores
+from value_retention.scores_csv import check as check_scores
 
 REPO = Path(__file__).resolve().parent.parent
 NEWCOMMAND = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\} % (.*)$")
@@ -142,17 +142,17 @@ def test_collision_is_an_error(tmp_path):
         build(tmp_path, {"ahb": stats})
 
 
-def test_read_stats_checks_order_and_shape(tmp_path):
+def test_stats_files_are_read_in_benchmark_order_and_checked(tmp_path):
     ahb, moru = tmp_path / "ahb.json", tmp_path / "moru.json"
     ahb.write_text(json.dumps(make_stats("ahb")))
     moru.write_text(json.dumps({"benchmark": "moru"}))
-    assert list(numbers.read_stats([ahb], ["ahb"])) == ["ahb"]
+    assert list(stats_json.read_all([ahb], ["ahb"])) == ["ahb"]
     with pytest.raises(DataError, match="expected 'moru'"):
-        numbers.read_stats([ahb], ["moru"])
+        stats_json.read_all([ahb], ["moru"])
     with pytest.raises(DataError, match=r"moru\.json.*no 'conditions'"):
-        numbers.read_stats([moru], ["moru"])
+        stats_json.read_all([moru], ["moru"])
     with pytest.raises(ConfigError, match="2 benchmarks"):
-        numbers.read_stats([ahb], ["ahb", "moru"])
+        stats_json.read_all([ahb], ["ahb", "moru"])
 
 
 def test_numbers_script_records_macros_in_the_sidecar(tmp_path):

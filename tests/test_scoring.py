@@ -36,15 +36,9 @@ import json
 import pandas as pd
 import pytest
 
+from value_retention import scores_csv
 from value_retention.errors import DataError
-from value_retention.scoring import (
-    TIDY_COLUMNS,
-    collect_tidy,
-    read_judgments,
-    read_tidy,
-    score_benchmark,
-    tidy_scores,
-)
+from value_retention.scoring import read_judgments, score_benchmark, tidy_scores
 
 PIG, COW, NONE = {"animal": "pig"}, {"animal": "cow"}, {}
 
@@ -151,7 +145,7 @@ def test_nothing_scored_gives_null_metrics_not_zero():
 
 def test_tidy_panel_rows_agree_with_the_score_json(ahb_result):
     tidy = tidy_scores(QUESTIONS, DIMENSIONS, JUDGMENTS, bench="ahb", condition="sft_dolly", seed=3)
-    assert list(tidy.columns) == TIDY_COLUMNS
+    assert list(tidy.columns) == scores_csv.COLUMNS
     assert set(tidy["judge"]) == {"panel", "j1", "j2"}
     assert (tidy["bench"] == "ahb").all() and (tidy["condition"] == "sft_dolly").all() and (tidy["seed"] == 3).all()
 
@@ -210,7 +204,7 @@ def test_a_duplicated_judgment_is_an_error(tmp_path):
     assert caught.value.path == str(again) and caught.value.row == 1
 
 
-def test_collect_tidy_keeps_condition_order_sorts_the_rest_and_keeps_ids_as_text(tmp_path):
+def test_collected_scores_keep_condition_order_sorts_the_rest_and_keeps_ids_as_text(tmp_path):
     questions = [question("007", "NA", ["A"]), question("10", "English", ["A"])]
     rows = [*grades("007", "NA", 0, "A", NONE, "C", "C"), *grades("10", "English", 0, "A", NONE, "I", "C")]
     paths = []
@@ -218,8 +212,8 @@ def test_collect_tidy_keeps_condition_order_sorts_the_rest_and_keeps_ids_as_text
         path = tmp_path / f"{condition}.csv"
         tidy_scores(questions, DIMENSIONS, rows, "ahb", condition, 0).to_csv(path, index=False)
         paths.append(path)
-    n_rows = collect_tidy(paths, tmp_path / "ahb.csv")
-    combined = read_tidy(tmp_path / "ahb.csv")
+    n_rows = scores_csv.collect(paths, tmp_path / "ahb.csv")
+    combined = scores_csv.read(tmp_path / "ahb.csv")
     assert n_rows == len(combined) == 2 * (3 * 2 * 2)  # conditions x judges x (question x (A, overall))
     # conditions in input order (the config's order), everything else sorted within a condition
     assert list(dict.fromkeys(combined["condition"])) == ["sft_magicoder", "base"]

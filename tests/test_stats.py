@@ -19,13 +19,14 @@ from scipy import stats as scipy_stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from value_retention.errors import ConfigError, DataError
-from value_retention.stats import (analyse, benjamini_hochberg, cluster_mean, fieller_interval, holm,
-                                   load_scores, resolve_spec)
+from value_retention.scores_csv import check as check_scores
+from value_retention.scores_csv import read as read_scores
+from value_retention.stats import analyse, benjamini_hochberg, cluster_mean, fieller_interval, holm, resolve_spec
 from value_retention.stats.agreement import grade_counts, nominal_alpha, reliability_table
 from value_retention.stats.contrasts import contrast_rows
 from value_retention.stats.ratio import transfer_ratio
 from value_retention.stats.simulate import simulate_scores
-from value_retention.stats.tidy import check_scores, epoch_means, overall_rows, seed_means
+from value_retention.stats.tidy import epoch_means, overall_rows, seed_means
 
 REPO = Path(__file__).resolve().parent.parent
 T_975_DF1 = 12.706204736174703  # scipy.stats.t.ppf(0.975, 1)
@@ -404,18 +405,18 @@ def test_missing_scores_are_counted_not_silently_dropped():
     assert result["conditions"]["A"]["english"]["mean"] == pytest.approx((40 + 60) / 2)  # epoch 1 only
 
 
-def test_load_scores_reads_the_csv_and_errors_name_the_file(tmp_path):
+def test_the_scores_csv_is_read_with_ids_as_text_and_errors_name_the_file(tmp_path):
     path = tmp_path / "moru.csv"
     table = tidy(HAND_TABLE)
     table["question_id"] = ["NA", "NA", "NA", "2", "2", "2", "NA", "NA", "2"]  # "NA" is an id, not missing
     table.loc[4, "score"] = np.nan
     table.to_csv(path, index=False)
-    loaded = load_scores(path)
+    loaded = read_scores(path)
     assert loaded["question_id"].iloc[0] == "NA" and math.isnan(loaded["score"].iloc[4])
     assert analyse(loaded, SPEC, "moru")["counts"]["rows_without_score"] == 1
     path.write_text(path.read_text().replace("0.6", "abc"))
     with pytest.raises(DataError, match="score is not a number") as caught:
-        analyse(load_scores(path), SPEC, "moru")
+        analyse(read_scores(path), SPEC, "moru")
     assert str(path) in str(caught.value) and caught.value.row == 5
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from report_fixtures import CONDITIONS, REFERENCES, make_stats
 from test_figures import NamedList, fake_snakemake
-from value_retention import tables
+from value_retention import latex, tables
+from value_retention.outputs import table_files
 from value_retention.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,19 +45,19 @@ def assert_booktabs(table: str, columns: int) -> None:
 
 
 def test_format_helpers():
-    assert tables.latex_escape("sft_dolly & 100% #1 {x} ~^\\") == (
+    assert latex.latex_escape("sft_dolly & 100% #1 {x} ~^\\") == (
         r"sft\_dolly \& 100\% \#1 \{x\} \textasciitilde{}\textasciicircum{}\textbackslash{}")
-    assert tables.fmt_pct(35.749) == "35.7"
-    assert tables.fmt_pct(None) == "--" and tables.fmt_pct(float("nan")) == "--"
-    assert tables.fmt_number(-3.26, 1) == MINUS + "3.3"  # a real minus sign
-    assert tables.fmt_number(-0.04, 1, signed=True) == "0.0"  # no "-0.0"
-    assert tables.fmt_number(2.0, 1, signed=True) == "+2.0"
-    assert tables.fmt_p(0.0004) == r"\ensuremath{<}0.001"
-    assert tables.fmt_p(0.04321) == "0.043"
-    assert tables.fmt_p(1.0) == "1.000"
-    assert tables.fmt_ci(1.0, None) == "--"
-    assert tables.fmt_mean_ci({"mean": 35.7, "ci_low": 30.06, "ci_high": 41.2}) == "35.7 [30.1, 41.2]"
-    assert tables.group_label("non_english") == "Non-English"
+    assert latex.fmt_pct(35.749) == "35.7"
+    assert latex.fmt_pct(None) == "--" and latex.fmt_pct(float("nan")) == "--"
+    assert latex.fmt_number(-3.26, 1) == MINUS + "3.3"  # a real minus sign
+    assert latex.fmt_number(-0.04, 1, signed=True) == "0.0"  # no "-0.0"
+    assert latex.fmt_number(2.0, 1, signed=True) == "+2.0"
+    assert latex.fmt_p(0.0004) == r"\ensuremath{<}0.001"
+    assert latex.fmt_p(0.04321) == "0.043"
+    assert latex.fmt_p(1.0) == "1.000"
+    assert latex.fmt_ci(1.0, None) == "--"
+    assert latex.fmt_mean_ci({"mean": 35.7, "ci_low": 30.06, "ci_high": 41.2}) == "35.7 [30.1, 41.2]"
+    assert latex.group_label("non_english") == "Non-English"
 
 
 def test_headline_table_values_order_and_missing_group():
@@ -67,7 +68,7 @@ def test_headline_table_values_order_and_missing_group():
     assert r"\textbf{AHB (30 questions, 10 clusters)}" in table
     assert r"\textbf{EN\_ONLY (30 questions, 10 clusters)}" in table
     rows = body_rows(table)
-    assert [row[0] for row in rows[:len(CONDITIONS)]] == [tables.latex_escape(c) for c in CONDITIONS]
+    assert [row[0] for row in rows[:len(CONDITIONS)]] == [latex.latex_escape(c) for c in CONDITIONS]
     sft_dolly = rows[CONDITIONS.index("sft_dolly")]
     assert sft_dolly == [r"sft\_dolly", "44.6 [39.5, 49.7]", "42.6 [37.5, 47.7]", "47.6 [42.5, 52.7]"]
     en_only = rows[len(CONDITIONS):]
@@ -151,7 +152,7 @@ def test_conditions_table_shows_the_tree():
 def test_write_tables_and_script(tmp_path):
     stats_path = tmp_path / "ahb.json"
     stats_path.write_text(json.dumps(make_stats("ahb")))
-    outputs = tables.table_files(str(tmp_path / "tables"))
+    outputs = table_files(str(tmp_path / "tables"))
     snakemake = fake_snakemake("tables", NamedList(stats=[str(stats_path)]), NamedList(outputs),
                                {"benches": ["ahb"], "references": REFERENCES,
                                 "conditions": {"base": {"init": "tiny_llama"}}})

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DataError
-from .jsonl import atomic_path, read_json
-from .tables import (bench_label, check_reference_group, fmt_number, fmt_p, fmt_pct,
-                     is_missing, latex_escape)
+from .jsonl import atomic_path
+from .latex import bench_label, fmt_number, fmt_p, fmt_pct, latex_escape
+from .stats_json import check_group, is_missing
 
 NOT_AVAILABLE = "n/a"
 CONFIG_SOURCE = "config"
@@ -166,7 +166,7 @@ def add_condition_means(book: MacroBook, b: str, path: str, stats: Mapping[str, 
 
 def add_references(book: MacroBook, bench: str, references: Mapping[str, Any] | None) -> None:
     for group, published in ((references or {}).get(bench) or {}).items():
-        check_reference_group(bench, group)
+        check_group(bench, group)
         for condition, value in published.items():
             book.add(macro_name(bench, group, condition, "Published"), fmt_pct(value), CONFIG_SOURCE,
                      f"references.{bench}.{group}.{condition}")
@@ -405,28 +405,3 @@ def write_numbers(stats_by_bench: Mapping[str, tuple[str | os.PathLike, Mapping[
     with atomic_path(out_path) as tmp:
         Path(tmp).write_text(book.render(), encoding="utf-8")
     return book.macros
-
-
-def path_list(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
-    """A rule input as a list of paths, whether Snakemake hands over one path or several."""
-    if isinstance(paths, (str, os.PathLike)):
-        return [os.fspath(paths)]
-    return [os.fspath(path) for path in paths]
-
-
-def read_stats(paths: str | os.PathLike | Iterable[str | os.PathLike],
-               benches: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Read one stats JSON per benchmark, in ``benches`` order, checking each names its benchmark."""
-    paths = path_list(paths)
-    if len(paths) != len(benches):
-        raise ConfigError(f"{len(paths)} stats files for {len(benches)} benchmarks {list(benches)}", key="benchmarks")
-    loaded = {}
-    for bench, path in zip(benches, paths):
-        stats = read_json(path)
-        if not isinstance(stats, dict) or "conditions" not in stats:
-            raise DataError("not a statistics file: no 'conditions' block", path)
-        if stats.get("benchmark", bench) != bench:
-            raise DataError(f"holds benchmark '{stats.get('benchmark')}', expected '{bench}' "
-                            "(stats inputs must follow the benchmarks' order)", path)
-        loaded[bench] = (path, stats)
-    return loaded

@@ -34,15 +34,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .jsonl import atomic_path, read_jsonl, write_json
+from .jsonl import read_jsonl, write_json
+from .scores_csv import COLUMNS, OVERALL, PANEL_AVERAGE
 
 GRADE_VALUES = {"C": 1.0, "I": 0.0}
 JUDGMENT_FIELDS = ("question_id", "language", "epoch", "dimension", "assignment", "judge", "grade")
 FORMATS = ("ahb", "moru")
-PANEL = "panel"
-OVERALL = "overall"
-TIDY_COLUMNS = ["bench", "condition", "seed", "question_id", "base_item", "language", "epoch",
-                "judge", "dimension", "score"]
 
 QuestionKey = tuple[str, str]                      # (question_id, language)
 EpochScores = dict[int, dict[str, float]]          # epoch -> dimension -> score(q, e, d)
@@ -215,7 +212,8 @@ def average_by_dimension(scored: Sequence[Mapping[str, Any]],
 def tidy_scores(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[str, Mapping[str, Any]],
                 judgments: Sequence[Mapping[str, Any]], bench: str, condition: str, seed: int,
                 benchmark: str = "ahb") -> pd.DataFrame:
-    """One row per (question, epoch, judge, dimension), values 0-1 (columns: TIDY_COLUMNS).
+    """One row per (question, epoch, judge, dimension), values 0-1: the tidy scores table
+    (:mod:`value_retention.scores_csv`, which writes and reads it).
 
     ``judge = "panel"`` rows follow the scoring rules exactly; each judge's own rows are added
     when the judgments hold more than one judge. ``dimension = "overall"`` rows carry
@@ -225,7 +223,7 @@ def tidy_scores(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[str,
     weights = dimension_weights(dimensions, benchmark)
     check_judgments(questions, dimensions, judgments)
     judges = sorted({row["judge"] for row in judgments})
-    graders = {PANEL: judgments}
+    graders = {PANEL_AVERAGE: judgments}
     if len(judges) > 1:
         graders.update({judge: [row for row in judgments if row["judge"] == judge] for judge in judges})
 
@@ -242,7 +240,7 @@ def tidy_scores(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[str,
                                     "question_id": key[0], "base_item": str(question["base_item"]),
                                     "language": key[1], "epoch": epoch, "judge": judge,
                                     "dimension": dimension, "score": score})
-    return pd.DataFrame.from_records(records, columns=TIDY_COLUMNS)
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,42 +275,3 @@ def score_files(benchmark: str, questions_path: str | os.PathLike, dimensions_pa
     result = score_benchmark(questions, dimensions, judgments, benchmark=benchmark)
     write_json(out_path, result)
     return result
-
-
-# Identifiers are read back as text: question ids such as "007" must not turn into numbers, nor a
-# language called "NA" into a missing value.
-TIDY_TEXT_COLUMNS = {"bench": str, "condition": str, "question_id": str, "base_item": str,
-                     "language": str, "judge": str, "dimension": str}
-TIDY_SORT_KEYS = ["condition", "seed", "question_id", "language", "epoch", "judge", "dimension"]
-
-
-def read_tidy(path: str | os.PathLike) -> pd.DataFrame:
-    """A tidy scores CSV, with identifier columns as text."""
-    table = pd.read_csv(path, dtype=TIDY_TEXT_COLUMNS, keep_default_na=False, na_values={"score": [""]})
-    missing = [column for column in TIDY_COLUMNS if column not in table.columns]
-    if missing:
-        raise DataError(f"tidy scores table lacks column(s) {', '.join(missing)}", path)
-    return table[TIDY_COLUMNS]
-
-
-def collect_tidy(paths: Sequence[str | os.PathLike], out_path: str | os.PathLike) -> int:
-    """Concatenate tidy tables into one, conditions in input order and the rest sorted, written
-    atomically; returns the row count."""
-    if not paths:
-        raise ValueError("collect_tidy needs at least one tidy table")
-    table = pd.concat([read_tidy(path) for path in paths], ignore_index=True)
-    # Conditions keep the order of the inputs (the rule lists them in the config's order); every
-    # other key is sorted, so the table is deterministic and reads in the study's order.
-    condition_rank = {name: rank for rank, name in enumerate(dict.fromkeys(table["condition"]))}
-    table = table.sort_values(
-        TIDY_SORT_KEYS, kind="stable",
-        key=lambda column: column.map(condition_rank) if column.name == "condition" else column,
-    ).reset_index(drop=True)
-    write_tidy(table, out_path)
-    return len(table)
-
-
-def write_tidy(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a tidy scores table as CSV, atomically."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)

@@ -5,9 +5,8 @@ with its own caption and label, so prose stays in ``paper/main.tex`` and these f
 data. Benchmarks are stacked as row blocks (a bold header row per benchmark), so each table is one
 file whatever the set of benchmarks, and ``main.tex`` never names a benchmark or a condition.
 
-Number formats (shared with :mod:`value_retention.numbers`): percent to one decimal, intervals as
-``[low, high]``, p-values to three decimals or ``<0.001``, differences with an explicit sign. A
-value the statistics could not estimate (``null``) prints as ``--``.
+Number formats and the booktabs builder are :mod:`value_retention.latex`'s, shared with the
+number macros; the statistics are read through :mod:`value_retention.stats_json`.
 
 Files written by :func:`write_tables` (see :data:`TABLES`):
 
@@ -21,149 +20,16 @@ Files written by :func:`write_tables` (see :data:`TABLES`):
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
 from .jsonl import atomic_path
-from .outputs import TABLES, table_files  # noqa: F401 (table_files is part of this module's API)
-
-MISSING = "--"
-MINUS = r"\ensuremath{-}"  # a real minus sign, in text and in math mode alike
-REFERENCE_GROUPS = ("all", "english", "non_english")  # the stats contract's language groups
-
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting helpers (also used by numbers.py, so the paper's prose and tables agree).
-
-def latex_escape(text: Any) -> str:
-    """Escape LaTeX's special characters (condition names have underscores)."""
-    return "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
-
-
-def fmt_number(value: Any, decimals: int = 1, signed: bool = False) -> str:
-    """``35.7``; ``+3.2`` with ``signed``; a true minus sign for negatives; ``--`` when missing."""
-    if is_missing(value):
-        return MISSING
-    text = f"{abs(float(value)):.{decimals}f}"
-    if float(text) == 0:
-        return text  # no "-0.0"
-    if value < 0:
-        return MINUS + text
-    return "+" + text if signed else text
-
-
-def fmt_pct(value: Any) -> str:
-    """A percent-scale score, one decimal."""
-    return fmt_number(value, 1)
-
-
-def fmt_ci(low: Any, high: Any, decimals: int = 1) -> str:
-    if is_missing(low) or is_missing(high):
-        return MISSING
-    return f"[{fmt_number(low, decimals)}, {fmt_number(high, decimals)}]"
-
-
-def fmt_p(p: Any) -> str:
-    """``0.043``, or ``<0.001`` below one in a thousand."""
-    if is_missing(p):
-        return MISSING
-    return r"\ensuremath{<}0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_mean_ci(summary: Mapping[str, Any] | None) -> str:
-    """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``."""
-    if not summary or is_missing(summary.get("mean")):
-        return MISSING
-    interval = fmt_ci(summary.get("ci_low"), summary.get("ci_high"))
-    return fmt_pct(summary["mean"]) + ("" if interval == MISSING else f" {interval}")
-
-
-def group_label(group: str) -> str:
-    """``non_english`` -> ``Non-English``; ``all`` -> ``All``."""
-    return "-".join(part.capitalize() for part in group.split("_"))
-
-
-def bench_label(bench: str) -> str:
-    """Benchmarks are acronyms (ahb, moru): print them in capitals."""
-    return latex_escape(bench.upper())
-
-
-def condition_label(name: str) -> str:
-    return latex_escape(name)
-
-
-# --------------------------------------------------------------------------------------------
-# Reading the statistics: tolerant of null blocks, strict about nothing else.
-
-def condition_names(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Conditions in the order the stats list them (the config's), across benchmarks."""
-    names: dict[str, None] = {}
-    for stats in stats_by_bench.values():
-        names.update(dict.fromkeys(stats.get("conditions") or {}))
-    return list(names)
-
-
-def group_names(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Language groups in the stats' order (all, english, non_english)."""
-    names: dict[str, None] = {}
-    for stats in stats_by_bench.values():
-        for groups in (stats.get("conditions") or {}).values():
-            names.update(dict.fromkeys(groups or {}))
-    return list(names)
-
-
-def group_summary(stats: Mapping[str, Any], condition: str, group: str) -> dict[str, Any] | None:
-    """A condition's summary for one language group, or None when it has no estimate."""
-    summary = ((stats.get("conditions") or {}).get(condition) or {}).get(group)
-    if not summary or is_missing(summary.get("mean")):
-        return None
-    return summary
-
-
-# --------------------------------------------------------------------------------------------
-# A tiny booktabs builder.
-
-def tabular(columns: str, header: Sequence[str], blocks: Iterable[tuple[str | None, list[list[str]]]]) -> str:
-    """A booktabs ``tabular``: a header row, then blocks of rows, each under an optional title row."""
-    width = len(header)
-    lines = [rf"\begin{{tabular}}{{{columns}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
-    for index, (title, rows) in enumerate(blocks):
-        if index:
-            lines.append(r"\midrule")
-        if title is not None:
-            lines.append(spanning(width, rf"\textbf{{{title}}}") + r" \\")
-        for row in rows:
-            if len(row) != width and not (len(row) == 1 and row[0].startswith(r"\multicolumn")):
-                raise ValueError(f"a row has {len(row)} cells, the header {width}: {row}")
-            lines.append(" & ".join(row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def spanning(width: int, text: str) -> str:
-    """A cell across the whole table (block titles, notes); a row may consist of this alone."""
-    return rf"\multicolumn{{{width}}}{{@{{}}l}}{{{text}}}"
-
-
-def stacked_header(name: str) -> str:
-    """A column header that may break at underscores, so many conditions still fit a page."""
-    parts = latex_escape(name).split(r"\_")
-    if len(parts) == 1:
-        return parts[0]
-    return r"\begin{tabular}[b]{@{}c@{}}" + r"\_\\".join(parts) + r"\end{tabular}"
+from .latex import (MINUS, MISSING, bench_label, condition_label, fmt_ci, fmt_mean_ci, fmt_number, fmt_p,
+                    fmt_pct, group_label, latex_escape, spanning, stacked_header, tabular)
+from .outputs import TABLES, table_files
+from .stats_json import check_group, condition_names, group_names, group_summary, is_missing
 
 
 def bench_title(bench: str, stats: Mapping[str, Any]) -> str:
@@ -290,7 +156,7 @@ def published_table(stats_by_bench: Mapping[str, Mapping[str, Any]],
         reproduced = list(stats.get("conditions") or {})
         rows = []
         for group, published in (references.get(bench) or {}).items():
-            check_reference_group(bench, group)
+            check_group(bench, group)
             conditions = [*reproduced, *(c for c in published if c not in reproduced)]
             for index, condition in enumerate(conditions):
                 rows.append([
@@ -304,12 +170,6 @@ def published_table(stats_by_bench: Mapping[str, Mapping[str, Any]],
     if not blocks:
         blocks = [(None, [[r"\textit{no published references in the config}", "", "", ""]])]
     return tabular("@{}llcc@{}", header, blocks)
-
-
-def check_reference_group(bench: str, group: str) -> None:
-    if group not in REFERENCE_GROUPS:
-        raise ConfigError(f"unknown language group '{group}' (expected one of {', '.join(REFERENCE_GROUPS)})",
-                          key=f"references.{bench}.{group}")
 
 
 def conditions_table(conditions: Mapping[str, Mapping[str, Any]] | None) -> str:

@@ -1,9 +1,9 @@
-"""Statistics for one benchmark's tidy scores (DESIGN.md, "Statistics").
+"""Statistics for one benchmark's tidy scores (docs/design.md, "Statistics").
 
 ``analyse(scores, spec, benchmark)`` returns the statistics JSON of docs/contracts.md; the modules
 hold one layer each:
 
-- :mod:`.tidy`: validating the tidy CSV and averaging within question (epochs, then seeds);
+- :mod:`.tidy`: averaging the checked tidy scores within question (epochs, then seeds);
 - :mod:`.cluster`: means with cluster-robust t inference, and the cluster bootstrap;
 - :mod:`.contrasts`: condition means, paired contrasts (Holm), the per-dimension table (BH);
 - :mod:`.mixed`: the condition x language mixed model and its likelihood-ratio test;
@@ -15,7 +15,6 @@ from .analysis import analyse, resolve_spec
 from .cluster import ClusterEstimate, cluster_mean
 from .contrasts import benjamini_hochberg, holm, paired_differences
 from .ratio import fieller_interval
-from .tidy import check_scores, load_scores
 
-__all__ = ["analyse", "resolve_spec", "load_scores", "check_scores", "cluster_mean", "ClusterEstimate",
-           "paired_differences", "holm", "benjamini_hochberg", "fieller_interval"]
+__all__ = ["analyse", "resolve_spec", "cluster_mean", "ClusterEstimate", "paired_differences", "holm",
+           "benjamini_hochberg", "fieller_interval"]

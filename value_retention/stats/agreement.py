@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from .cluster import derived_rng, percentile_interval
 from .contrasts import paired_differences
-from .tidy import OVERALL, PANEL, QUESTION, dimension_rows, epoch_means, overall_rows, seed_means
+from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
+from .tidy import dimension_rows, epoch_means, overall_rows, seed_means
 
 UNIT = ["condition", "seed", *QUESTION, "epoch", "dimension"]
 
@@ -112,7 +113,7 @@ def sign_agreement(rows: pd.DataFrame, judges: Sequence[str], contrasts: Sequenc
     """For each contrast: the panel's and every judge's estimate, and whether all signs match."""
     agreement = []
     for condition, minus in contrasts:
-        panel = judge_estimate(rows, PANEL, condition, minus)
+        panel = judge_estimate(rows, PANEL_AVERAGE, condition, minus)
         by_judge = {judge: judge_estimate(rows, judge, condition, minus) for judge in judges}
         estimates = [panel, *by_judge.values()]
         same = None if None in estimates else len({np.sign(value) for value in estimates}) == 1
@@ -124,7 +125,7 @@ def sign_agreement(rows: pd.DataFrame, judges: Sequence[str], contrasts: Sequenc
 def judge_agreement(rows: pd.DataFrame, contrasts: Sequence[Sequence[str]], confidence: float,
                     bootstrap_samples: int, bootstrap_seed: int, notes: list[str]) -> dict | None:
     """The contract's ``judges`` block, or None when there are fewer than two judges."""
-    judges = [judge for judge in pd.unique(rows["judge"]) if judge != PANEL]
+    judges = [judge for judge in pd.unique(rows["judge"]) if judge != PANEL_AVERAGE]
     if len(judges) < 2:
         return None
     without_overall = [judge for judge in judges if overall_rows(rows, judge).empty]

@@ -32,8 +32,9 @@ from .agreement import judge_agreement
 from .contrasts import adjust_contrast_family, condition_summaries, contrast_rows, dimension_table
 from .mixed import mixedlm_block
 from .ratio import transfer_ratio
-from .tidy import (QUESTION, check_scores, dimension_rows, epoch_means, incomplete_seed_coverage,
-                   overall_rows, seed_means)
+from .. import scores_csv
+from ..scores_csv import QUESTION
+from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall_rows, seed_means
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
     """
     spec = resolve_spec(spec)
     notes: list[str] = []
-    rows, counts = check_scores(scores, benchmark)
+    rows, counts = scores_csv.check(scores, benchmark)
     rows = in_condition_order(rows, conditions, notes)
     if counts["rows_without_score"]:
         notes.append(f"{counts['rows_without_score']} of {counts['rows']} score rows have no score "

@@ -19,7 +19,9 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from .cluster import bootstrap_mean_interval, cluster_mean, derived_rng
-from .tidy import GROUPS, QUESTION, select_group
+from ..scores_csv import QUESTION
+from ..stats_json import GROUPS
+from .tidy import select_group
 
 
 def paired_differences(questions: pd.DataFrame, condition: str, minus: str,
