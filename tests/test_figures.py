@@ -198,26 +198,75 @@ def test_figures_script_checks_outputs_and_writes_sidecars(tmp_path):
         runpy.run_path(str(REPO / "scripts" / "figures.py"), init_globals={"snakemake": snakemake})
 
 
-def test_exploration_notebook_runs(tmp_path):
+def execute_notebook(cwd: Path, first_cell: str | None = None):
+    """Run notebooks/explore_scores.ipynb in a fresh kernel started in ``cwd``; returns the executed
+    notebook. ``first_cell`` is put before the notebook's own cells (as Snakemake's preamble is)."""
     nbclient = pytest.importorskip("nbclient")
     nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(REPO / "notebooks" / "explore_scores.ipynb", as_version=4)
+    if first_cell:
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(first_cell))
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+    return notebook
+
+
+def notebook_outputs(notebook) -> tuple[str, int]:
+    """The notebook's text outputs, and how many images (rendered plots) it shows."""
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    images = sum("image/png" in output.get("data", {}) for output in outputs)
+    return "\n".join(str(output) for output in outputs), images
+
+
+def test_exploration_notebook_runs_under_snakemake(tmp_path):
     stats_path, score_path = tmp_path / "ahb.json", tmp_path / "ahb.csv"
     stats_path.write_text(json.dumps(make_stats("ahb")))
     make_scores("ahb").to_csv(score_path, index=False)
-    notebook = nbformat.read(REPO / "notebooks" / "explore_scores.ipynb", as_version=4)
     # what Snakemake's notebook directive injects, reduced to the fields the notebook reads
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(
+    notebook = execute_notebook(tmp_path, (
         "from types import SimpleNamespace\n"
         f"snakemake = SimpleNamespace(input=SimpleNamespace(scores=[{str(score_path)!r}], stats={str(stats_path)!r}),\n"
         f"                            output=[{str(tmp_path / 'out' / 'language_means.csv')!r}])"))
 
-    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
-
-    outputs = "\n".join(str(output) for cell in notebook.cells for output in cell.get("outputs", []))
-    assert "sft_magicoder" in outputs
-    assert "2 warning(s)" in outputs
+    text, images = notebook_outputs(notebook)
+    assert "sft_magicoder" in text and "2 warning(s)" in text
+    assert images == 1  # the box plot rendered
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ahb.csv", "ahb.json", "out"]  # nothing else written
     means = pd.read_csv(tmp_path / "out" / "language_means.csv")
     assert list(means.columns[:2]) == ["bench", "condition"] and {"English", "Hindi", "Malay"} <= set(means.columns)
     assert list(means["condition"]) == CONDITIONS
+
+
+@pytest.mark.parametrize("start", [".", "notebooks"])  # a shell at the root; Jupyter, in the notebook's folder
+def test_exploration_notebook_runs_by_hand_from_the_repository(tmp_path, start):
+    """Opened by hand, the notebook explores the tiny default's run: its scores and statistics,
+    not the provenance sidecars beside them, and its plot renders."""
+    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    (tmp_path / "notebooks").mkdir()
+    for bench in ("ahb", "moru"):
+        stats_path = tmp_path / "results" / "stats" / f"{bench}.json"
+        score_path = tmp_path / "results" / "scores" / f"{bench}.csv"
+        stats_path.parent.mkdir(parents=True, exist_ok=True)
+        score_path.parent.mkdir(parents=True, exist_ok=True)
+        stats_path.write_text(json.dumps(make_stats(bench)))
+        make_scores(bench).to_csv(score_path, index=False)
+        for path in (stats_path, score_path):  # as every run leaves them
+            Path(f"{path}.prov.json").write_text(json.dumps({"rule": "statistics", "inputs": []}))
+    before = sorted(tmp_path.rglob("*"))
+
+    text, images = notebook_outputs(execute_notebook(tmp_path / start))
+
+    assert "'ahb', 'moru'" in text and "sft_magicoder" in text
+    assert images == 1
+    assert sorted(tmp_path.rglob("*")) == before  # by hand, it writes nothing
+
+
+def test_exploration_notebook_says_what_to_run_when_there_is_no_run_yet(tmp_path):
+    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    nbclient = pytest.importorskip("nbclient")
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match=r"results/scores/ahb\.csv.*run the workflow first"):
+        execute_notebook(tmp_path)
