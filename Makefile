@@ -1,6 +1,6 @@
 # Two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
 #   make run    set up, then run the whole tiny workflow (figures, tables, numbers, paper PDF)
-#   make test   set up, then run the test suite
+#   make test   set up, lint (make lint), then run the test suite
 # Set-up is idempotent: a stamp file skips it when requirements.lock and pyproject.toml are unchanged.
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEX_STAMP := $(VENV)/.tex-installed
 
-.PHONY: run test setup tex report dryrun clean
+.PHONY: run test lint setup tex report dryrun clean
 
 setup: $(STAMP) $(TEX_STAMP)
 
@@ -46,7 +46,13 @@ report: run
 dryrun: $(STAMP)
 	snakemake --dry-run --quiet rules
 
-test: setup
+# Seconds: Snakemake's linter, snakefmt and ruff (configured in pyproject.toml); any finding fails.
+lint: $(STAMP)
+	snakemake --lint
+	snakefmt --check .
+	ruff check .
+
+test: setup lint
 	python -m pytest -q
 
 clean:

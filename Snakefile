@@ -31,7 +31,7 @@ report: "report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         rules.paper.output.pdf,
         rules.explore_notebook.output.summary,
-    default_target: True

@@ -21,12 +21,7 @@ import time
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from value_retention.generation import (
-    Sampling,
-    end_token_ids,
-    generate_token_batches,
-    transformers_generation_config,
-)
+from value_retention.generation import Sampling, end_token_ids, generate_token_batches, transformers_generation_config
 
 SHAPES = {
     # Llama 3.1 8B's published architecture.
@@ -120,7 +115,8 @@ def main() -> None:
     new_tokens = sum(len(tokens) for tokens in completions)
     result = {
         "model": args.model_dir or f"random {args.shape}",
-        "device": torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "device": (torch.cuda.get_device_name(0) if device.type == "cuda"
+                   else f"cpu ({torch.get_num_threads()} threads)"),
         "dtype": str(dtype).removeprefix("torch."),
         "batch_size": args.batch_size, "prompts": n_prompts, "prompt_tokens": args.prompt_tokens,
         "new_tokens": args.new_tokens, "output_tokens": new_tokens, "seconds": round(seconds, 3),
@@ -128,7 +124,8 @@ def main() -> None:
     }
     print(json.dumps(result))
     print(f"{result['output_tokens_per_second']:.1f} output tokens/s "
-          f"({result['model']}, batch {args.batch_size}, {args.new_tokens} new tokens, {result['dtype']}, {result['device']})")
+          f"({result['model']}, batch {args.batch_size}, {args.new_tokens} new tokens, {result['dtype']}, "
+          f"{result['device']})")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 Starts a loopback chat-completions server on 127.0.0.1, in a process of its own as a real API
 server would be (in this process it would compete with the client for the GIL), that answers
-every request after a fixed latency (100 ms by default, a fast hosted model's), grades N distinct prompts (default 1000) at
-the judge's default concurrency, prints calls per second, then grades the same prompts again and
-prints how many calls the second run made (it must be 0: every answer comes from the cache).
+every request after a fixed latency (100 ms by default, a fast hosted model's), grades N distinct
+prompts (default 1000) at the judge's default concurrency, prints calls per second, then grades
+the same prompts again and prints how many calls the second run made (it must be 0: every answer comes from the cache).
 
     .venv/bin/python bench/judge_throughput.py [--n 1000] [--latency-s 0.1] [--concurrency 32]
 
@@ -46,7 +46,7 @@ def write_inputs(folder: Path, n: int) -> tuple[Path, Path, Path]:
     return generations, questions, dimensions
 
 
-def serve(latency_s: float, hits: "multiprocessing.sharedctypes.Synchronized", pipe) -> None:
+def serve(latency_s: float, hits: multiprocessing.sharedctypes.Synchronized, pipe) -> None:
     """The server process: answer every request after latency_s, count hits, stop when told."""
     def respond(body, number):
         with hits.get_lock():

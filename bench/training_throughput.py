@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generation_throughput import SHAPES, random_llama  # noqa: E402  (the same model shapes)
+from generation_throughput import SHAPES, random_llama
 
-from value_retention import modeling, training  # noqa: E402
-from value_retention.jsonl import write_jsonl  # noqa: E402
+from value_retention import modeling, training
+from value_retention.jsonl import write_jsonl
 
 WORDS = ("animal welfare pig hen cow fish farm care water shade grain barn field gentle space rest "
          "health food kind answer question code function value list return print loop test data "

@@ -11,12 +11,12 @@ rule statistics:
         stats=f"{OUT}/stats/{{bench}}.json",
     log:
         f"{LOGS}/statistics/{{bench}}.log",
+    conda:
+        "../envs/analyze.yaml"
     params:
         spec=config["analysis"],
         bench="{bench}",
         conditions=CONDITIONS,  # tables and figures follow the config's order
-    conda:
-        "../envs/analyze.yaml"
     script:
         "../scripts/statistics.py"
 
@@ -29,10 +29,10 @@ rule figures:
         for_report(figure_files(f"{OUT}/figures", BENCHMARKS), category="Figures"),
     log:
         f"{LOGS}/figures.log",
-    params:
-        benches=BENCHMARKS,
     conda:
         "../envs/analyze.yaml"
+    params:
+        benches=BENCHMARKS,
     script:
         "../scripts/figures.py"
 
@@ -44,12 +44,12 @@ rule tables:
         for_report(table_files(f"{OUT}/tables"), category="Tables"),
     log:
         f"{LOGS}/tables.log",
+    conda:
+        "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
         references=config.get("references", {}),
         conditions=config["conditions"],
-    conda:
-        "../envs/analyze.yaml"
     script:
         "../scripts/tables.py"
 
@@ -61,13 +61,13 @@ rule numbers:
         numbers=f"{OUT}/paper/numbers.tex",
     log:
         f"{LOGS}/numbers.log",
+    conda:
+        "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
         references=config.get("references", {}),
         paper=config.get("paper", {}),
         panel=PANEL_JUDGES,
-    conda:
-        "../envs/analyze.yaml"
     script:
         "../scripts/numbers.py"
 

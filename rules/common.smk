@@ -10,7 +10,9 @@ from snakemake.utils import validate
 # and in SLURM jobs, which inherit this environment) without installing it anywhere. The workflow
 # sets PYTHONPATH for its jobs; it never reads it.
 sys.path.insert(0, workflow.basedir)
-os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+)
 
 from value_retention.config import check_config, condition_order, root_model  # noqa: E402
 
@@ -111,7 +113,11 @@ def generation_spec(wildcards):
 
 
 def generation_env():
-    return "../envs/vllm.yaml" if config["generation"].get("backend") == "vllm" else "../envs/evaluate.yaml"
+    return (
+        "../envs/vllm.yaml"
+        if config["generation"].get("backend") == "vllm"
+        else "../envs/evaluate.yaml"
+    )
 
 
 def judge_revision(wildcards):

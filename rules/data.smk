@@ -10,11 +10,11 @@ rule tiny_dataset:
         f"{LOGS}/tiny_dataset/{{dataset}}.log",
     wildcard_constraints:
         dataset=one_of(names_with("datasets", source="tiny")),
+    conda:
+        "../envs/data.yaml"
     params:
         spec=lookup(dpath="datasets/{dataset}", within=config),
         seed=SEEDS[0],
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/make_tiny_dataset.py"
 
@@ -25,12 +25,14 @@ rule download_dataset:
     log:
         f"{LOGS}/download_dataset/{{dataset}}.log",
     wildcard_constraints:
-        dataset=one_of(names_with("datasets", source="hub") + names_with("datasets", source="local")),
-    params:
-        spec=lookup(dpath="datasets/{dataset}", within=config),
+        dataset=one_of(
+            names_with("datasets", source="hub") + names_with("datasets", source="local")
+        ),
     localrule: True
     conda:
         "../envs/data.yaml"
+    params:
+        spec=lookup(dpath="datasets/{dataset}", within=config),
     script:
         "../scripts/download_dataset.py"
 
@@ -44,10 +46,10 @@ rule prepare_dataset:
         f"{LOGS}/prepare_dataset/{{dataset}}.log",
     wildcard_constraints:
         dataset=one_of(list(config["datasets"])),
-    params:
-        spec=lookup(dpath="datasets/{dataset}", within=config),
     conda:
         "../envs/data.yaml"
+    params:
+        spec=lookup(dpath="datasets/{dataset}", within=config),
     script:
         "../scripts/prepare_dataset.py"
 
@@ -60,11 +62,11 @@ rule tiny_benchmark:
         f"{LOGS}/tiny_benchmark/{{bench}}.log",
     wildcard_constraints:
         bench=one_of(names_with("benchmarks", source="tiny")),
+    conda:
+        "../envs/data.yaml"
     params:
         spec=lookup(dpath="benchmarks/{bench}", within=config),
         seed=SEEDS[0],
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/make_tiny_benchmark.py"
 
@@ -76,12 +78,14 @@ rule download_benchmark:
     log:
         f"{LOGS}/download_benchmark/{{bench}}.log",
     wildcard_constraints:
-        bench=one_of(names_with("benchmarks", source="hub") + names_with("benchmarks", source="local")),
-    params:
-        spec=lookup(dpath="benchmarks/{bench}", within=config),
+        bench=one_of(
+            names_with("benchmarks", source="hub") + names_with("benchmarks", source="local")
+        ),
     localrule: True
     conda:
         "../envs/data.yaml"
+    params:
+        spec=lookup(dpath="benchmarks/{bench}", within=config),
     script:
         "../scripts/download_benchmark.py"
 
@@ -96,9 +100,9 @@ rule prepare_benchmark:
         report=f"{RES}/benchmarks/{{bench}}/report.json",
     log:
         f"{LOGS}/prepare_benchmark/{{bench}}.log",
-    params:
-        spec=lookup(dpath="benchmarks/{bench}", within=config),
     conda:
         "../envs/data.yaml"
+    params:
+        spec=lookup(dpath="benchmarks/{bench}", within=config),
     script:
         "../scripts/prepare_benchmark.py"

@@ -11,13 +11,13 @@ rule generate:
     log:
         f"{LOGS}/generate/{{bench}}/{{condition}}/seed{{seed}}.log",
     benchmark:
-        f"{JOB_BENCHMARKS}/generate/{{bench}}/{{condition}}/seed{{seed}}.tsv",
+        f"{JOB_BENCHMARKS}/generate/{{bench}}/{{condition}}/seed{{seed}}.tsv"
+    conda:
+        generation_env()
     params:
         spec=generation_spec,
         condition="{condition}",
         seed=lambda w: int(w.seed),
-    conda:
-        generation_env()
     script:
         "../scripts/generate.py"
 
@@ -33,17 +33,17 @@ rule judge:
     log:
         f"{LOGS}/judge/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.log",
     benchmark:
-        f"{JOB_BENCHMARKS}/judge/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.tsv",
+        f"{JOB_BENCHMARKS}/judge/{{bench}}/{{condition}}/seed{{seed}}/{{judge}}.tsv"
     wildcard_constraints:
         judge=one_of(LOCAL_JUDGES),
+    conda:
+        "../envs/evaluate.yaml"
     params:
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),
         revision=judge_revision,
         # Shared by every judge job: a re-run never pays twice for an answered prompt.
         cache_dir=f"{RES}/judge_cache",
-    conda:
-        "../envs/evaluate.yaml"
     script:
         "../scripts/judge.py"
 
@@ -66,13 +66,13 @@ rule score:
         tidy=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.csv",
     log:
         f"{LOGS}/score/{{bench}}/{{condition}}/seed{{seed}}.log",
+    conda:
+        "../envs/evaluate.yaml"
     params:
         benchmark=lookup(dpath="benchmarks/{bench}/format", within=config),
         bench="{bench}",
         condition="{condition}",
         seed=lambda w: int(w.seed),
-    conda:
-        "../envs/evaluate.yaml"
     script:
         "../scripts/score.py"
 

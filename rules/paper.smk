@@ -9,13 +9,13 @@ rule paper:
         figures=rules.figures.output,
     output:
         pdf=report(f"{OUT}/paper/paper.pdf", category="Paper"),
-    params:
-        # latexmk finds the \input'ed numbers and tables and the \includegraphics'ed figures
-        # through TEXINPUTS: paper/ holds only sources, every generated file is in results_dir.
-        texinputs=[f"{OUT}/paper", f"{OUT}/tables", f"{OUT}/figures"],
     log:
         f"{LOGS}/paper.log",
     conda:
         "../envs/paper.yaml"
+    params:
+        # latexmk finds the \input'ed numbers and tables and the \includegraphics'ed figures
+        # through TEXINPUTS: paper/ holds only sources, every generated file is in results_dir.
+        texinputs=[f"{OUT}/paper", f"{OUT}/tables", f"{OUT}/figures"],
     script:
         "../scripts/build_paper.py"

@@ -11,10 +11,10 @@ rule train_tokenizer:
         f"{LOGS}/train_tokenizer/{{model}}.log",
     wildcard_constraints:
         model=one_of(names_with("models", source="tiny")),
-    params:
-        spec=lookup(dpath="models/{model}", within=config),
     conda:
         "../envs/train.yaml"
+    params:
+        spec=lookup(dpath="models/{model}", within=config),
     script:
         "../scripts/train_tokenizer.py"
 
@@ -22,21 +22,23 @@ rule train_tokenizer:
 rule init_model:
     input:
         tokenizer=lambda w: f"{RES}/tokenizers/{root_model(config, w.condition)}",
-        data=lambda w: dataset_file(config["models"][root_model(config, w.condition)]["pretrain_data"]),
+        data=lambda w: dataset_file(
+            config["models"][root_model(config, w.condition)]["pretrain_data"]
+        ),
     output:
         model=directory(f"{OUT}/models/{{condition}}/seed{{seed}}"),
     log:
         f"{LOGS}/init_model/{{condition}}/seed{{seed}}.log",
     benchmark:
-        f"{JOB_BENCHMARKS}/init_model/{{condition}}/seed{{seed}}.tsv",
+        f"{JOB_BENCHMARKS}/init_model/{{condition}}/seed{{seed}}.tsv"
     wildcard_constraints:
         condition=one_of([c for c in ROOTS if model_source(c) == "tiny"]),
+    conda:
+        "../envs/train.yaml"
     params:
         spec=lambda w: config["models"][root_model(config, w.condition)],
         seed=lambda w: int(w.seed),
         checkpoint_dir=checkpoint_dir,
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/init_model.py"
 
@@ -48,11 +50,11 @@ rule download_model:
         f"{LOGS}/download_model/{{model}}.log",
     wildcard_constraints:
         model=one_of(names_with("models", source="hub")),
-    params:
-        spec=lookup(dpath="models/{model}", within=config),
     localrule: True
     conda:
         "../envs/train.yaml"
+    params:
+        spec=lookup(dpath="models/{model}", within=config),
     script:
         "../scripts/download_model.py"
 
@@ -66,20 +68,20 @@ rule train:
     log:
         f"{LOGS}/train/{{condition}}/seed{{seed}}.log",
     benchmark:
-        f"{JOB_BENCHMARKS}/train/{{condition}}/seed{{seed}}.tsv",
+        f"{JOB_BENCHMARKS}/train/{{condition}}/seed{{seed}}.tsv"
     wildcard_constraints:
         condition=one_of(TRAINED),
+    conda:
+        training_env
+    resources:
+        # The stage's `gpus`: one process per GPU, several through accelerate (FSDP). The profile
+        # says which GPU type and partition; the count belongs to the stage, so it lives here.
+        gpu=training_gpus,
     params:
         stage=lookup(dpath="conditions/{condition}/stage", within=config),
         spec=stage_spec,
         reward=reward_spec,
         seed=lambda w: int(w.seed),
         checkpoint_dir=checkpoint_dir,
-    resources:
-        # The stage's `gpus`: one process per GPU, several through accelerate (FSDP). The profile
-        # says which GPU type and partition; the count belongs to the stage, so it lives here.
-        gpu=training_gpus,
-    conda:
-        training_env
     script:
         "../scripts/train.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     tex = Path(snakemake.input.tex).resolve()
     search_path = [str(Path(p).resolve()) for p in snakemake.params.texinputs]
     env = {**os.environ, "TEXINPUTS": os.pathsep.join([str(tex.parent), *search_path]) + os.pathsep}

@@ -6,6 +6,6 @@ A local rule: it runs where the network is. Repositories and revisions come from
 from value_retention import benchmarks
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     prov.add(download=benchmarks.download(snakemake.params.spec, snakemake.output.questions,
                                           snakemake.output.dimensions))

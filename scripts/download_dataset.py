@@ -7,5 +7,5 @@ environment, never from the config.
 from value_retention import datasets_io
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     prov.add(download=datasets_io.download(snakemake.params.spec, snakemake.output.raw))

@@ -4,7 +4,7 @@ from huggingface_hub import snapshot_download
 
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     spec = snakemake.params.spec
     # The token, if the repository is gated, comes from HF_TOKEN in the environment; it is never
     # passed through config or written anywhere.

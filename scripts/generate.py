@@ -3,7 +3,7 @@
 from value_retention.generation import generate_answers
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     totals = generate_answers(
         model_dir=snakemake.input.model,
         questions_path=snakemake.input.questions,

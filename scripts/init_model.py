@@ -6,7 +6,7 @@ from value_retention import modeling, training
 from value_retention.errors import ConfigError
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     spec = snakemake.params.spec
     seed = int(snakemake.params.seed)
     if not spec.get("pretrain"):

@@ -4,7 +4,7 @@ from value_retention import tiny_world
 from value_retention.jsonl import write_jsonl
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     spec = snakemake.params.spec
     questions, dimensions = tiny_world.make_benchmark(spec["format"], int(snakemake.params.seed),
                                                       spec.get("n_items"))

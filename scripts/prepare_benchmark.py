@@ -3,7 +3,7 @@
 from value_retention import benchmarks
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     spec = snakemake.params.spec
     report = benchmarks.prepare(
         snakemake.input.questions, snakemake.input.dimensions, spec["format"],

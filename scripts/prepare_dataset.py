@@ -3,7 +3,7 @@
 from value_retention import datasets_io
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     counts = datasets_io.prepare(
         snakemake.input.raw,
         snakemake.params.spec["format"],

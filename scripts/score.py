@@ -7,7 +7,7 @@ from value_retention import scores_csv, scoring
 from value_retention.jsonl import write_json
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     benchmark = snakemake.params.benchmark  # the format: ahb or moru
     questions, dimensions, judgments = scoring.load_scoring_inputs(
         benchmark, snakemake.input.questions, snakemake.input.dimensions, list(snakemake.input.judgments))

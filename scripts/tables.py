@@ -15,7 +15,8 @@ from value_retention.provenance import record
 with record(snakemake) as prov:
     params = snakemake.params
     outdir = Path(snakemake.output[0]).parent
-    expected = check_declared(table_files(outdir), snakemake.output, "tables", "value_retention.outputs.table_files(<dir>)")
+    expected = check_declared(table_files(outdir), snakemake.output, "tables",
+                              "value_retention.outputs.table_files(<dir>)")
     stats = {bench: data for bench, (_, data) in stats_json.read_all(snakemake.input.stats, params.benches).items()}
     conditions = params.get("conditions", snakemake.config.get("conditions"))
     written = tables.write_tables(stats, outdir, references=params.references, conditions=conditions)

@@ -6,7 +6,7 @@ A stage with `gpus` above 1 is started on that many processes through accelerate
 from value_retention import launch, training
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     training_log = launch.train_stage(
         stage=snakemake.params.stage,
         parent_dir=snakemake.input.parent,

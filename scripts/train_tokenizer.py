@@ -3,7 +3,7 @@
 from value_retention import modeling
 from value_retention.provenance import record
 
-with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
+with record(snakemake) as prov:
     spec = snakemake.params.spec
     tokenizer = modeling.train_tokenizer(
         modeling.corpus_texts(snakemake.input.corpus), int(spec["vocab_size"]), snakemake.output.tokenizer,

@@ -20,7 +20,8 @@ REFERENCES = {
     "ahb": {"all": {"sft_dolly": 35.7, "sft_magicoder": 65.2, "grpo_rlhflow": 18.7, "grpo_magicoder": 32.0}},
     "moru": {"english": {"sft_dolly": 46.4, "sft_magicoder": 71.9}, "all": {"sft_dolly": 52.3, "sft_magicoder": 51.2}},
 }
-PAPER = {"title": "Helpfulness Hurts (reproduction) & co", "world_note": "Tiny world: numbers test the pipeline, 100% synthetic."}
+PAPER = {"title": "Helpfulness Hurts (reproduction) & co",
+         "world_note": "Tiny world: numbers test the pipeline, 100% synthetic."}
 
 
 def summary(mean: float | None, n: int = 30) -> dict[str, Any]:

@@ -171,7 +171,7 @@ class SlurmCluster:
 
     # -- context manager --
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         try:
             self.start()
         except BaseException:

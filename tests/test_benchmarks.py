@@ -16,7 +16,6 @@ from value_retention.provenance import sidecar_path
 from conftest import run_script
 
 
-
 def write_rows(path: Path, rows: list) -> Path:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path

@@ -8,10 +8,16 @@ import sys
 import pytest
 import yaml
 
-from value_retention.config import (
-    check_config, condition_order, language_group, lineage, load_config, root_model, validate_schema,
-)
 from value_retention.cli import main as cli_main
+from value_retention.config import (
+    check_config,
+    condition_order,
+    language_group,
+    lineage,
+    load_config,
+    root_model,
+    validate_schema,
+)
 from value_retention.errors import ConfigError
 
 from conftest import REPO

@@ -32,7 +32,8 @@ def env_pins(path) -> dict[str, str]:
     pip = next(dep["pip"] for dep in spec["dependencies"] if isinstance(dep, dict) and "pip" in dep)
     pins = {}
     for requirement in pip:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^\s]*", requirement), f"{path.name}: '{requirement}' is not pinned"
+        pinned = re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^\s]*", requirement)
+        assert pinned, f"{path.name}: '{requirement}' is not pinned"
         name, version = requirement.split("==")
         pins[normalise(name)] = version
     return pins

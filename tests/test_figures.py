@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from report_fixtures import CONDITIONS, make_scores, make_stats
 from value_retention import figures, scores_csv
 from value_retention.errors import ConfigError, DataError
 from value_retention.outputs import figure_files
+
+from report_fixtures import CONDITIONS, make_scores, make_stats
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -268,5 +269,6 @@ def test_exploration_notebook_says_what_to_run_when_there_is_no_run_yet(tmp_path
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
     nbclient = pytest.importorskip("nbclient")
-    with pytest.raises(nbclient.exceptions.CellExecutionError, match=r"results/scores/ahb\.csv.*run the workflow first"):
+    missing = r"results/scores/ahb\.csv.*run the workflow first"
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match=missing):
         execute_notebook(tmp_path)

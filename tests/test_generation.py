@@ -10,13 +10,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from value_retention.errors import ConfigError
-from value_retention.generation import (
-    batches_by_length,
-    cut_at_end,
-    epoch_seed,
-    generate_answers,
-    left_pad,
-)
+from value_retention.generation import batches_by_length, cut_at_end, epoch_seed, generate_answers, left_pad
 from value_retention.jsonl import read_jsonl
 
 CHAT_TEMPLATE = (

@@ -35,6 +35,9 @@ def noisy_job() -> None:
 
 def test_everything_a_job_prints_goes_to_its_log_and_nothing_to_the_console(tmp_path, capfd):
     log = tmp_path / "logs" / "rule" / "wildcards.log"
+    # A job process captures warnings once, at its start; pytest swaps warnings.showwarning per
+    # test, so start this test as a fresh process starts.
+    logging.captureWarnings(False)
     with joblog.to_log_file(log):
         noisy_job()
     console = capfd.readouterr()

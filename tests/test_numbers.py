@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from report_fixtures import PAPER, REFERENCES, make_scores, make_stats
-from test_figures import NamedList, fake_snakemake
 from value_retention import figures, numbers, stats_json, tables
 from value_retention.errors import ConfigError, DataError
 from value_retention.scores_csv import check as check_scores
+
+from report_fixtures import PAPER, REFERENCES, make_scores, make_stats
+from test_figures import NamedList, fake_snakemake
 
 REPO = Path(__file__).resolve().parent.parent
 NEWCOMMAND = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\} % (.*)$")
@@ -175,8 +176,8 @@ def generate_paper_inputs(root: Path, stats_by_bench: dict, seeds: int) -> dict[
     dirs = {name: root / name for name in ("generated", "tables", "figures")}
     numbers.write_numbers({b: (f"results/stats/{b}.json", s) for b, s in stats_by_bench.items()},
                           dirs["generated"] / "numbers.tex", REFERENCES, PAPER, ["lexical", "judge_2"])
-    tables.write_tables(stats_by_bench, dirs["tables"], REFERENCES,
-                        {"base": {"init": "tiny_llama"}, "sft_dolly": {"from": "base", "stage": "sft", "data": "dolly"}})
+    conditions = {"base": {"init": "tiny_llama"}, "sft_dolly": {"from": "base", "stage": "sft", "data": "dolly"}}
+    tables.write_tables(stats_by_bench, dirs["tables"], REFERENCES, conditions)
     scores = {b: check_scores(make_scores(b, seeds=seeds, non_english=bool(s["conditions"]["base"]["non_english"])))[0]
               for b, s in stats_by_bench.items()}
     figures.make_all(stats_by_bench, scores, dirs["figures"])

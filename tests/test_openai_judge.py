@@ -108,7 +108,9 @@ def test_rate_limit_then_server_error_then_success_is_retried_and_counted(tmp_pa
 
 def test_a_timeout_is_retried(tmp_path):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
-    responder = lambda body, number: Scripted("late\nGRADE: I", delay_s=1.0 if number == 1 else 0.0)
+    def responder(body, number):
+        return Scripted("late\nGRADE: I", delay_s=1.0 if number == 1 else 0.0)
+
     with LoopbackServer(responder) as server:
         stats = run(files, server, timeout_s=0.25)
     assert stats["calls"] == 2 and stats["retries"] == 1

@@ -7,9 +7,7 @@ import json
 import pytest
 
 from value_retention.cli import main as cli_main
-from value_retention.provenance import (
-    AuditError, audit_chain, sha256_path, sidecar_path, write_sidecar,
-)
+from value_retention.provenance import AuditError, audit_chain, sha256_path, sidecar_path, write_sidecar
 
 
 def make_chain(tmp_path):

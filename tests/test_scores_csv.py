@@ -12,7 +12,8 @@ from value_retention.errors import DataError
 
 
 def table(scores: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"bench": "moru", "condition": "base", "seed": 0, "question_id": ["007", "NA", "8"][:len(scores)],
+    ids = ["007", "NA", "8"][:len(scores)]
+    return pd.DataFrame({"bench": "moru", "condition": "base", "seed": 0, "question_id": ids,
                          "base_item": "1", "language": "NA", "epoch": 0, "judge": scores_csv.PANEL_AVERAGE,
                          "dimension": scores_csv.OVERALL, "score": scores})
 

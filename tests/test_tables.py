@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from value_retention import latex, tables
+from value_retention.errors import ConfigError, DataError
+from value_retention.outputs import table_files
+
 from report_fixtures import CONDITIONS, REFERENCES, make_stats
 from test_figures import NamedList, fake_snakemake
-from value_retention import latex, tables
-from value_retention.outputs import table_files
-from value_retention.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parent.parent
 MINUS = r"\ensuremath{-}"
@@ -141,8 +142,8 @@ def test_published_table_rejects_an_unknown_group():
 
 
 def test_conditions_table_shows_the_tree():
-    table = tables.conditions_table({"base": {"init": "tiny_llama"},
-                                     "grpo_x": {"from": "base", "stage": "grpo", "data": "prompts_1", "reward": "code"}})
+    grpo = {"from": "base", "stage": "grpo", "data": "prompts_1", "reward": "code"}
+    table = tables.conditions_table({"base": {"init": "tiny_llama"}, "grpo_x": grpo})
     assert_booktabs(table, columns=5)
     rows = body_rows(table)
     assert rows[0] == ["base", "--", "initial model", r"tiny\_llama", "--"]

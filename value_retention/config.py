@@ -63,7 +63,8 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
                 raise ConfigError(f"stage '{stage}' has no block under 'stages'", key=f"{key}.stage", source=source)
             data = spec["data"]
             if data not in config.get("datasets", {}):
-                raise ConfigError(f"dataset '{data}' is not declared under 'datasets'", key=f"{key}.data", source=source)
+                raise ConfigError(f"dataset '{data}' is not declared under 'datasets'", key=f"{key}.data",
+                                  source=source)
             data_format = config["datasets"][data]["format"]
             if data_format not in STAGE_DATA_FORMATS[stage]:
                 raise ConfigError(f"dataset '{data}' has format '{data_format}', which stage '{stage}' "
@@ -74,7 +75,8 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
                     raise ConfigError(f"reward '{spec.get('reward')}' is not declared under 'rewards'",
                                       key=f"{key}.reward", source=source)
         elif spec["init"] not in config.get("models", {}):
-            raise ConfigError(f"model '{spec['init']}' is not declared under 'models'", key=f"{key}.init", source=source)
+            raise ConfigError(f"model '{spec['init']}' is not declared under 'models'", key=f"{key}.init",
+                              source=source)
     for name in conditions:
         lineage(config, name)  # raises on a cycle
     for name, model in config.get("models", {}).items():
@@ -88,7 +90,8 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
     for index, (left, right) in enumerate(config.get("analysis", {}).get("contrasts", [])):
         for name in (left, right):
             if name not in conditions:
-                raise ConfigError(f"condition '{name}' is not declared", key=f"analysis.contrasts.{index}", source=source)
+                raise ConfigError(f"condition '{name}' is not declared", key=f"analysis.contrasts.{index}",
+                                  source=source)
 
 
 def lineage(config: Mapping[str, Any], condition: str) -> list[str]:

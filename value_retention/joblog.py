@@ -24,13 +24,24 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log one INFO line per HTTP request or file lock.
 QUIET_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "urllib3", "filelock")
+HANDLER_NAME = "value_retention.joblog"
 
 log = logging.getLogger(__name__)
 
 
 def configure(level: int = logging.INFO) -> None:
-    """The one logging configuration: INFO and above to standard error, warnings included."""
-    logging.basicConfig(level=level, format=FORMAT, stream=sys.stderr, force=True)
+    """The one logging configuration: records of ``level`` and above to standard error (as it is
+    now), in one format, warnings included. Calling it again replaces its handler and leaves
+    others alone (a test's log capture, say)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+    root.setLevel(min(root.level, level))  # never less verbose than someone asked for
     logging.captureWarnings(True)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -26,8 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from .jsonl import atomic_path
-from .latex import (MINUS, MISSING, bench_label, condition_label, fmt_ci, fmt_mean_ci, fmt_number, fmt_p,
-                    fmt_pct, group_label, latex_escape, spanning, stacked_header, tabular)
+from .latex import (
+    MINUS,
+    MISSING,
+    bench_label,
+    condition_label,
+    fmt_ci,
+    fmt_mean_ci,
+    fmt_number,
+    fmt_p,
+    fmt_pct,
+    group_label,
+    latex_escape,
+    spanning,
+    stacked_header,
+    tabular,
+)
 from .outputs import TABLES, table_files
 from .stats_json import check_group, condition_names, group_names, group_summary, is_missing
 

@@ -419,7 +419,7 @@ def estimated_steps(stage: str, spec: dict[str, Any], n_rows: int) -> int:
     return max(1, math.ceil(math.ceil(samples / per_step) * spec["epochs"]))
 
 
-def trainer_summary(trainer, result, progress: "ProgressLogger") -> dict[str, Any]:
+def trainer_summary(trainer, result, progress: ProgressLogger) -> dict[str, Any]:
     """What the finished trainer knows: steps, tokens, speed, losses and the arguments it ran with."""
     state = trainer.state
     return {

@@ -13,8 +13,8 @@
 from .base import Judge, JudgeError, JudgeStats, ModelJudge, Reply
 from .cache import ResponseCache, cache_key
 from .items import GradingItem, build_items
-from .prompt import build_prompt, fill_placeholders, parse_grade
 from .pipeline import build_judge, judge_file, judgment_row
+from .prompt import build_prompt, fill_placeholders, parse_grade
 
 __all__ = [
     "GradingItem", "Judge", "JudgeError", "JudgeStats", "ModelJudge", "Reply", "ResponseCache",

@@ -6,8 +6,9 @@ wait their turn). Each answer is committed the moment it arrives, so a job that 
 killed keeps everything answered before it died.
 
 The key is the sha256 of the judge model, its base URL (if any), the sampling temperature, the
-answer's token limit (a shorter limit can cut a grade off) and the exact prompt text. Only successful responses are stored, whether or not their grade parses; API
-errors never are, so a transient failure is retried on the next run rather than remembered.
+answer's token limit (a shorter limit can cut a grade off) and the exact prompt text. Only
+successful responses are stored, whether or not their grade parses; API errors never are, so a
+transient failure is retried on the next run rather than remembered.
 """
 
 from __future__ import annotations

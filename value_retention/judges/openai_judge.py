@@ -3,10 +3,10 @@
 Requests run concurrently (an asyncio semaphore bounds how many are in flight) through the
 ``openai`` package's AsyncOpenAI client. The client's own retries are switched off so that every
 retry is ours and counted: rate limits (429), server errors (5xx), timeouts and connection errors
-are retried with exponential backoff and jitter (longer where the server's Retry-After asks); any other API error (a bad request, a wrong key)
-and a transient one that outlasts the retries fail the whole job with a message naming the
-question, dimension and judge. A response without a parseable grade is not an error: it is kept
-(grade null, raw text saved) and counted by the caller.
+are retried with exponential backoff and jitter (longer where the server's Retry-After asks); any
+other API error (a bad request, a wrong key) and a transient one that outlasts the retries fail
+the whole job with a message naming the question, dimension and judge. A response without a
+parseable grade is not an error: it is kept (grade null, raw text saved) and counted by the caller.
 
 The API key is read from the environment variable the config names (``api_key_env``) only when a
 request must be sent, so a fully cached re-run needs no key. Its value is never logged, written or

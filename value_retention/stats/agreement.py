@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
 from .cluster import derived_rng, percentile_interval
 from .contrasts import paired_differences
-from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
 from .tidy import dimension_rows, epoch_means, overall_rows, seed_means
 
 UNIT = ["condition", "seed", *QUESTION, "epoch", "dimension"]

@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import scores_csv
 from ..errors import ConfigError, DataError
 from ..jsonl import plain
+from ..scores_csv import QUESTION
 from .agreement import judge_agreement
 from .contrasts import adjust_contrast_family, condition_summaries, contrast_rows, dimension_table
 from .mixed import mixedlm_block
 from .ratio import transfer_ratio
-from .. import scores_csv
-from ..scores_csv import QUESTION
 from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall_rows, seed_means
 
 log = logging.getLogger(__name__)

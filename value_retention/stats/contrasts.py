@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from .cluster import bootstrap_mean_interval, cluster_mean, derived_rng
 from ..scores_csv import QUESTION
 from ..stats_json import GROUPS
+from .cluster import bootstrap_mean_interval, cluster_mean, derived_rng
 from .tidy import select_group
 
 

@@ -23,7 +23,6 @@ import pandas as pd
 from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
 from ..stats_json import GROUPS
 
-
 # --------------------------------------------------------------------------------------------
 # The tables every estimate starts from.
 
