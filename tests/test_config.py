@@ -18,7 +18,7 @@ from value_retention.config import (
     root_model,
     validate_schema,
 )
-from value_retention.errors import ConfigError
+from value_retention.errors import ConfigError, DataError
 
 from conftest import REPO
 
@@ -194,5 +194,5 @@ def test_plan_prints_measured_runtime_and_memory_beside_the_estimates(tmp_path, 
 def test_plan_names_a_missing_benchmarks_folder(tmp_path):
     from value_retention.plan import measured
 
-    with pytest.raises(FileNotFoundError, match="no such benchmarks folder"):
+    with pytest.raises(DataError, match="absent: no such benchmarks folder"):
         measured(load_config(REPO / "config" / "paper.yaml"), tmp_path / "absent")

@@ -101,3 +101,24 @@ def test_folder_hash_ignores_snakemakes_timestamp(tmp_path):
     before = sha256_path(folder)
     (folder / ".snakemake_timestamp").touch()
     assert sha256_path(folder) == before
+
+
+def test_every_option_of_every_command_has_help_and_shows_its_default(capsys):
+    import argparse
+
+    from value_retention.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == {"check-config", "plan", "score", "audit"}
+    for name, command in commands.items():
+        text = command.format_help()
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.dest}: no help text"
+            if action.default not in (None, argparse.SUPPRESS):
+                assert f"(default: {action.default})" in " ".join(text.split()), f"{name} {action.dest}"
+    with pytest.raises(SystemExit) as done:
+        cli_main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("value-retention 0.")

@@ -5,7 +5,7 @@
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
         --judgments J.jsonl [J.jsonl ...] --out S.json
     value-retention audit AhbAllSftDollyMean
-    value-retention audit results/tables/headline.tex --cell 2,3
+    value-retention audit results/tables/table_headline.tex --cell 2,3
 
 Each subcommand is a thin layer over a library function, so the workflow's rules and a user at
 the shell run the same code.
@@ -14,6 +14,7 @@ the shell run the same code.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import re
 import sys
@@ -128,37 +129,61 @@ def _table_cell(path: Path, cell: str) -> str:
     return f"{path} row {row} column {col}: {cells[col - 1]}"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in its help (options without one, required or optional, say so by
+    saying nothing); descriptions keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("value-retention")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing it
+        from . import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="value-retention", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="value-retention", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = sub.add_parser("check-config", help="validate a config and print the condition tree")
-    check.add_argument("config")
-    check.set_defaults(func=cmd_check_config)
+    def command(name: str, summary: str, func) -> argparse.ArgumentParser:
+        subparser = sub.add_parser(name, help=summary, description=summary, formatter_class=HelpFormatter)
+        subparser.set_defaults(func=func)
+        return subparser
 
-    plan = sub.add_parser("plan", help="jobs, GPUs and estimated GPU-hours per rule, before submitting")
-    plan.add_argument("--config", default="config/paper.yaml")
-    plan.add_argument("--profile", default="slurm/profile.yaml")
+    check = command("check-config", "validate a config and print the condition tree", cmd_check_config)
+    check.add_argument("config", help="the config file (YAML), e.g. config/config.yaml")
+
+    plan = command("plan", "jobs, GPUs and estimated GPU-hours per rule, before submitting", cmd_plan)
+    plan.add_argument("--config", default="config/paper.yaml", help="the config to plan")
+    plan.add_argument("--profile", default="slurm/profile.yaml",
+                      help="the SLURM profile, for each rule's GPU type")
     plan.add_argument("--benchmarks", metavar="DIR",
                       help="a run's benchmarks folder (<results_dir>/benchmarks): print the jobs' measured "
                            "runtime and memory beside the estimates")
-    plan.set_defaults(func=cmd_plan)
 
-    score = sub.add_parser("score", help="score judgments exactly as the reference implementation")
-    score.add_argument("--benchmark", choices=["ahb", "moru"], required=True)
-    score.add_argument("--questions", required=True)
-    score.add_argument("--dimensions", required=True)
-    score.add_argument("--judgments", nargs="+", required=True)
-    score.add_argument("--out", required=True)
-    score.set_defaults(func=cmd_score)
+    score = command("score", "score judgments exactly as the reference implementation", cmd_score)
+    score.add_argument("--benchmark", choices=["ahb", "moru"], required=True,
+                       help="the benchmark's format, which decides the scoring rules")
+    score.add_argument("--questions", required=True, help="questions JSONL (raw Hugging Face schema or prepared)")
+    score.add_argument("--dimensions", required=True, help="dimensions JSONL (raw or prepared)")
+    score.add_argument("--judgments", nargs="+", required=True, metavar="JSONL",
+                       help="judgments JSONL, one file per panel judge (their grades are averaged)")
+    score.add_argument("--out", required=True, help="where to write the score JSON")
 
-    audit = sub.add_parser("audit", help="print the provenance chain behind a number in the paper")
+    audit = command("audit", "print the provenance chain behind a number in the paper", cmd_audit)
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")
-    audit.add_argument("--cell", help="ROW,COL (1-based) of a table's cell, with a table file")
-    audit.add_argument("--numbers", default="results/paper/numbers.tex")
+    audit.add_argument("--cell", metavar="ROW,COL", help="a table cell (1-based), with a table file")
+    audit.add_argument("--numbers", default="results/paper/numbers.tex",
+                       help="the run's number macros (<results_dir>/paper/numbers.tex)")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
-    audit.set_defaults(func=cmd_audit)
     return parser
 
 

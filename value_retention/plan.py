@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import condition_order
+from .errors import DataError
 
 DEFAULT_PLANNING = {
     "parameters": 8.03e9,
@@ -151,7 +152,7 @@ def read_benchmark(path: Path) -> tuple[float, float | None]:
 
     table = pd.read_csv(path, sep="\t", na_values=["NA"])
     if "s" not in table.columns or table.empty or table["s"].isna().all():
-        raise ValueError(f"{path}: not a Snakemake benchmark file (no running time in column 's')")
+        raise DataError("not a Snakemake benchmark file (no running time in column 's')", path)
     rss = table["max_rss"].max() if "max_rss" in table.columns else math.nan
     return float(table["s"].mean()), (None if math.isnan(rss) else float(rss))
 
@@ -160,7 +161,7 @@ def measured(config: Mapping[str, Any], benchmarks_dir: str | Path) -> dict[str,
     """Plan row -> what its finished jobs took, from every ``*.tsv`` under ``benchmarks_dir``."""
     folder = Path(benchmarks_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such benchmarks folder (a run writes <results_dir>/benchmarks)")
+        raise DataError("no such benchmarks folder (a run writes <results_dir>/benchmarks)", folder)
     by_row: dict[str, list[tuple[float, float]]] = {}
     for path in sorted(folder.rglob("*.tsv")):
         by_row.setdefault(plan_row_of(config, path.relative_to(folder)), []).append(read_benchmark(path))
