@@ -5,7 +5,7 @@
 
 or, in pytest, the session fixture `slurm_cluster` (import it into a test module).
 
-What it does, in order (see NOTES.md, "A single-node SLURM for tests"):
+What it does, in order (docs/slurm.md, "The test cluster", says why each step is needed):
 
 1. installs the Debian packages `slurm-wlm` and `munge` when their daemons are missing;
 2. starts its own `munged` whose key, socket, pid, log and seed files live in a temporary folder,

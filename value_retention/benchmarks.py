@@ -3,7 +3,7 @@
 The loader turns either benchmark's real Hugging Face schema into one prepared format
 (docs/contracts.md): one question per (question_id, language) with its tagged dimensions and the
 variable assignments its guiding questions are filled with, and one dimension per name with its
-indicator lines and weight. It follows the reference's rules (DESIGN.md, "Benchmark scoring"):
+indicator lines and weight. It follows the reference's rules (docs/design.md, "Benchmark scoring"):
 
 AHB
     language null -> "English". Rows with no tags, an empty question, or a tag that names no

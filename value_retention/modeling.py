@@ -5,7 +5,7 @@ worlds: a byte-level BPE tokenizer with Llama-3 special tokens and chat template
 ``LlamaForCausalLM`` with a few layers. The paper world downloads the real checkpoint instead
 (rule ``download_model``) and trains from it with the same code.
 
-The pitfall (DESIGN.md): in the Llama-3.1-8B *base* model the chat-template special tokens
+The pitfall (docs/design.md, "Training"): in the Llama-3.1-8B *base* model the chat-template special tokens
 (``<|start_header_id|>``, ``<|end_header_id|>``, ``<|eot_id|>``) were never trained and have
 near-zero embeddings. Chat-format SFT from such a model starts from tokens the network cannot see;
 :func:`init_chat_token_embeddings` gives them the mean embedding of the ordinary tokens first.

@@ -25,7 +25,7 @@ from .errors import DataError
 
 DEFAULT_PLANNING = {
     "parameters": 8.03e9,
-    # Achieved FLOP/s per GPU. Defaults from NOTES.md's H100 measurements on a Llama-3.1-8B shape:
+    # Achieved FLOP/s per GPU. Defaults from one H100 on a Llama-3.1-8B shape (docs/benchmarks.md):
     # LoRA SFT about 3,700 tokens/s (x 6N), batched generation about 3,200 tokens/s (x 2N).
     "achieved_flops": {"midtrain": 1.78e14, "sft": 1.78e14, "grpo": 0.9e14, "generate": 0.51e14},
     "tokens_per_example": {"midtrain": 1024, "sft": 512, "grpo": 384, "question": 256},

@@ -9,7 +9,7 @@ and writes a complete Hugging Face checkpoint (LoRA adapters merged) with a ``tr
   template (loss on the whole conversation, TRL's default).
 - ``grpo``: ``GRPOTrainer`` on conversational ``prompt`` rows, rewarded by ``rewards.build_reward``.
 
-TRL's defaults differ from the study's recipe (NOTES.md), so every training argument is set here
+TRL's defaults differ from the study's recipe (docs/design.md, "Training"), so every training argument is set here
 from the stage block, with the documented fallbacks in :data:`DEFAULTS` and :data:`GRPO_DEFAULTS`.
 
 Runs are resumable: Trainer checkpoints go to ``checkpoint_dir`` (outside the rule's declared

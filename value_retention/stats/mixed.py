@@ -10,7 +10,7 @@ condition [x seed], averaged over epochs, in percent), with
                                                     base item (the item asked in one language)
                  + {"seed": "0 + C(seed)"} with several seeds
 
-Choices and the reasons for them (NOTES.md, "Statistics"):
+Choices and the reasons for them (docs/design.md, "Statistics"):
 
 - ``re_formula="1"`` is given explicitly: with only ``vc_formula`` statsmodels fits no random
   intercept for the groups.

@@ -1,0 +1,92 @@
+"""The docs are true and self-contained: docs/contracts.md names every rule and output of both
+worlds' DAGs, config/README.md every key of the schema, and nothing points outside the repository."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from conftest import REPO
+
+CONTRACTS = (REPO / "docs" / "contracts.md").read_text()
+TINY = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+
+
+def documented_paths() -> list[re.Pattern]:
+    """Every `R/...` or `O/...` path in contracts.md as a regex: `{name}` is one path component
+    (or part of one), `{a,b}` one of the alternatives, `*` any part of a component."""
+    patterns = []
+    for path in re.findall(r"`([RO]/[^`\s]+)`", CONTRACTS):
+        regex = ""
+        for token in re.split(r"(\{[^{}]*\}|\*)", path.rstrip("/")):
+            if token == "*":
+                regex += "[^/]*"
+            elif token.startswith("{") and "," in token:
+                regex += "(" + "|".join(map(re.escape, token[1:-1].split(","))) + ")"
+            elif token.startswith("{"):
+                regex += "[^/]+"
+            else:
+                regex += re.escape(token)
+        patterns.append(re.compile(regex))
+    return patterns
+
+
+def test_contracts_name_every_rule_and_output_path_of_both_worlds(tiny_dag, paper_dag):
+    rows = {match.group(1) for match in re.finditer(r"^\| (\w+)(?: \(local\))? \|", CONTRACTS, re.MULTILINE)}
+    patterns = documented_paths()
+    for config, dag in ((TINY, tiny_dag), (PAPER, paper_dag)):
+        rules = {job.rule for job in dag} - {"all"}
+        assert not rules - rows, f"rules missing from docs/contracts.md: {sorted(rules - rows)}"
+        folders = {config["resources_dir"]: "R", config["results_dir"]: "O"}
+        undocumented = set()
+        for job in dag:
+            for path in job.outputs:
+                top, _, rest = path.partition("/")
+                short = f"{folders[top]}/{rest}"
+                if not any(pattern.fullmatch(short) for pattern in patterns):
+                    undocumented.add(f"{job.rule}: {short}")
+        assert not undocumented, f"outputs missing from docs/contracts.md: {sorted(undocumented)[:10]}"
+
+
+def schema_keys(node) -> set[str]:
+    """Every property name anywhere in the JSON schema."""
+    keys: set[str] = set()
+    if isinstance(node, dict):
+        for name, child in node.get("properties", {}).items():
+            keys |= {name} | schema_keys(child)
+        for child in [node.get("additionalProperties"), node.get("items"), *node.get("definitions", {}).values(),
+                      *node.get("allOf", []), *node.get("oneOf", []), *node.get("anyOf", [])]:
+            keys |= schema_keys(child)
+    return keys
+
+
+def test_config_readme_documents_every_key_of_the_schema():
+    readme = (REPO / "config" / "README.md").read_text()
+    spans = re.findall(r"`([^`]+)`", readme)  # keys are written as code: `key`, `key: value`, `{key: ...}`
+    keys = schema_keys(yaml.safe_load((REPO / "config" / "schema.yaml").read_text()))
+    assert {"planning", "text_field", "seeds", "gpus"} <= keys
+    missing = sorted(key for key in keys
+                     if not any(re.search(rf"(?<![\w.-]){re.escape(key)}(?![\w-])", span) for span in spans))
+    assert not missing, f"config/README.md does not document: {missing}"
+
+
+def repository_files():
+    """The repository's own text files: no run outputs, environments or caches, and not the tests
+    (which may read real data from beside the repository, ../shared/data)."""
+    skipped = {".git", ".venv", ".snakemake", "tests", "__pycache__", ".pytest_cache", ".ruff_cache"}
+    for path in REPO.rglob("*"):
+        parts = path.relative_to(REPO).parts
+        if (path.is_file() and not skipped & set(parts) and not parts[0].startswith(("results", "resources"))
+                and not parts[0].endswith(".egg-info")
+                and path.suffix in {".md", ".py", ".smk", ".yaml", ".yml", ".toml", ".tex", ".ipynb", ".rst", ""}):
+            yield path
+
+
+def test_nothing_points_to_files_outside_the_repository():
+    outside = re.compile(r"DESIGN\.md|NOTES\.md|\.\./shared/")
+    found = [f"{path.relative_to(REPO)}:{number}" for path in repository_files()
+             for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+             if outside.search(line)]
+    assert not found, f"references to files outside the repository: {found}"
