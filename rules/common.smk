@@ -7,14 +7,14 @@ import sys
 from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
-# and in SLURM jobs, which inherit this environment) without installing it anywhere. The workflow
-# sets PYTHONPATH for its jobs; it never reads it.
+# and in SLURM jobs, which inherit this environment) without installing it anywhere: the
+# repository goes first on sys.path here and on PYTHONPATH for the jobs.
 sys.path.insert(0, workflow.basedir)
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 )
 
-from value_retention.config import check_config, condition_order, root_model  # noqa: E402
+from value_retention.config import check_config, condition_order, root_model
 
 # Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
 # every dataset, stage, reward, model and judge a condition names is declared.

@@ -151,9 +151,10 @@ def test_notebook_was_executed(run):
 
 
 def test_every_result_has_provenance(run):
+    # Logs and benchmark files describe jobs rather than results; they have no sidecars.
     produced = [p for p in (run / "results").rglob("*")
-                if p.is_file() and not p.name.endswith(".prov.json") and "checkpoints" not in p.parts
-                and "models" not in p.parts and "notebooks" not in p.parts]
+                if p.is_file() and not p.name.endswith(".prov.json")
+                and not {"checkpoints", "models", "notebooks", "logs", "benchmarks"} & set(p.parts)]
     missing = [str(p.relative_to(run)) for p in produced if not sidecar_path(p).exists()]
     assert not missing, missing
     record = json.loads(sidecar_path(run / "results" / "stats" / "ahb.json").read_text())
