@@ -82,3 +82,17 @@ def test_a_script_run_by_record_writes_its_log_beside_its_sidecars(tmp_path, cap
     assert "rule make_tiny_benchmark bench=moru: started" in lines[0]
     assert "rule make_tiny_benchmark bench=moru: done in" in lines[-1]
     assert json.loads(sidecar_path(raw["questions"]).read_text())["rule"] == "make_tiny_benchmark"
+
+
+def test_a_secret_in_a_log_record_or_a_failure_is_scrubbed(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("JUDGE_API_KEY", "sk-test-very-secret-123")
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    log = tmp_path / "job.log"
+    with pytest.raises(RuntimeError):
+        with joblog.to_log_file(log):
+            logging.getLogger("value_retention.judges").warning("request with sk-test-very-secret-123")
+            raise RuntimeError("server echoed sk-test-very-secret-123")
+    text = log.read_text()
+    assert "request with ***" in text and "server echoed ***" in text and "sk-test" not in text
+    err = capfd.readouterr().err
+    assert "server echoed ***" in err and "sk-test" not in err

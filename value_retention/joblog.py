@@ -9,6 +9,10 @@ and the console shows only Snakemake's own lines and progress.
 
 When the job fails, the log ends with the traceback, and the console gets one line: the error
 and the log's path. A script run without a log (by hand, or in a test) keeps the console.
+
+Secrets are never logged on purpose (params hold the names of environment variables, not their
+values); as a second line of defence, as for the provenance sidecars, every log record, the
+traceback and the failure line are scrubbed of the value of each environment variable whose name looks secret.
 """
 
 from __future__ import annotations
@@ -26,7 +30,18 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "urllib3", "filelock")
 HANDLER_NAME = "value_retention.joblog"
 
-log = logging.getLogger(__name__)
+
+class ScrubbingFormatter(logging.Formatter):
+    """The one format, with secret values replaced by ``***``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+def scrub(text: str) -> str:
+    from .provenance import scrub_secrets  # provenance imports this module
+
+    return scrub_secrets(text)
 
 
 def configure(level: int = logging.INFO) -> None:
@@ -39,7 +54,7 @@ def configure(level: int = logging.INFO) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(ScrubbingFormatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(min(root.level, level))  # never less verbose than someone asked for
     logging.captureWarnings(True)
@@ -74,9 +89,9 @@ def to_log_file(path: str | os.PathLike | None, job: str = "job") -> Iterator[No
     try:
         yield
     except BaseException as exc:
-        traceback.print_exc()
+        sys.stderr.write(scrub(traceback.format_exc()))
         _restore(console_fds, console_streams)
-        print(f"{job} failed: {type(exc).__name__}: {exc} (traceback in {path})", file=sys.stderr)
+        print(scrub(f"{job} failed: {type(exc).__name__}: {exc} (traceback in {path})"), file=sys.stderr)
         _quiet_traceback_of(exc)
         raise
     _restore(console_fds, console_streams)
