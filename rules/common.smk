@@ -12,7 +12,13 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
-from value_retention.config import check_config, condition_order, lineage, root_model  # noqa: E402
+from value_retention.config import (  # noqa: E402
+    benchmark_scorer_version,
+    check_config,
+    condition_order,
+    lineage,
+    root_model,
+)
 
 # Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
 # every dataset, stage, reward, model and judge a condition names is declared.
@@ -91,6 +97,11 @@ def reward_spec(wildcards):
 def checkpoint_dir(wildcards):
     """Resumable trainer checkpoints live outside the declared outputs, so a kill keeps them."""
     return f"{OUT}/checkpoints/{wildcards.condition}/seed{wildcards.seed}"
+
+
+def scorer_version_of(bench):
+    """The scorer version (value_retention/judges/versions.py) that grades this benchmark."""
+    return benchmark_scorer_version(config, bench)
 
 
 def benchmark_file(kind):
