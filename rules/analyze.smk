@@ -13,6 +13,8 @@ def for_report(paths, category):
 rule statistics:
     input:
         scores=f"{OUT}/scores/{{bench}}.csv",
+        # the runs' score JSONs: the scorer version and unparseable grades per judge
+        runs=expand(rules.score.output.scores, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     params:

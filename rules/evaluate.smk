@@ -24,10 +24,12 @@ rule generate:
         "../scripts/generate.py"
 
 
-def judge_revision(wildcards):
-    """The AHB grader prompt opens with the benchmark's revision line; MORU's has none."""
+def judge_scoring(wildcards):
+    """What decides the grader prompt and the grade: the benchmark's scorer version and format, and
+    the revision the AHB prompt's first line names (MORU's prompt has none)."""
     spec = config["benchmarks"][wildcards.bench]
-    return spec.get("revision", "tiny") if spec["format"] == "ahb" else None
+    return {"version": scorer_version_of(wildcards.bench), "format": spec["format"],
+            "revision": spec.get("revision", "tiny") if spec["format"] == "ahb" else None}
 
 
 JUDGE_JOB = dict(
@@ -40,7 +42,8 @@ JUDGE_JOB = dict(
     params=dict(
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),
-        revision=judge_revision,
+        scoring=judge_scoring,
+        draw_scope="{bench}/{condition}/seed{seed}",
         # Shared by every judge job: a re-run never pays twice for an answered prompt.
         cache_dir=f"{RES}/judge_cache",
     ),
@@ -90,6 +93,7 @@ rule score:
         tidy=f"{OUT}/scores/{{bench}}/{{condition}}/seed{{seed}}.csv",
     params:
         benchmark=lookup(dpath="benchmarks/{bench}/format", within=config),
+        scorer_version=lambda w: scorer_version_of(w.bench),
         bench="{bench}",
         condition="{condition}",
         seed=lambda w: int(w.seed),

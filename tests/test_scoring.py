@@ -61,9 +61,9 @@ QUESTIONS = [
     question("4", "English", ["A"]),
 ]
 DIMENSIONS = {
-    "A": {"dimension": "A", "guiding_question": "Does it respect {{animal}}s?", "indicators": ["a"], "weight": 1.0},
-    "B": {"dimension": "B", "guiding_question": "B?", "indicators": ["b"], "weight": 1.0},
-    "C": {"dimension": "C", "guiding_question": "C?", "indicators": ["c"], "weight": 2.0},
+    name: {"dimension": name, "guiding_question": guiding, "indicators": [name.lower()],
+           "observable_indicators": name.lower(), "weight": weight}
+    for name, guiding, weight in (("A", "Does it respect {{animal}}s?", 1.0), ("B", "B?", 1.0), ("C", "C?", 2.0))
 }
 
 
@@ -190,7 +190,9 @@ def write_jsonl_file(path, rows):
     ({"language": "Welsh"}, "question '1' in Welsh is not in the benchmark"),
     ({"dimension": "Z"}, "dimension 'Z' is not one of the benchmark's dimensions"),
     ({"dimension": "C"}, "is not tagged with dimension 'C'"),
-    ({"grade": "maybe"}, "grade must be 'C', 'I' or null"),
+    ({"grade": "maybe"}, "grade must be one of 'C', 'I' or null"),
+    ({"grade": "P"}, "under scorer version current, not 'P'"),
+    ({"scorer_version": "paper_era"}, "graded under scorer version 'paper_era', but scored under 'current'"),
     ({"epoch": "0"}, "epoch must be an integer"),
 ])
 def test_a_judgment_the_benchmark_cannot_have_names_its_file_and_row(tmp_path, change, message):
@@ -198,8 +200,49 @@ def test_a_judgment_the_benchmark_cannot_have_names_its_file_and_row(tmp_path, c
     rows[2].update(change)
     path = write_jsonl_file(tmp_path / "lexical.jsonl", rows)
     with pytest.raises(DataError, match=message) as caught:
-        score_benchmark(QUESTIONS, DIMENSIONS, read_judgments([path]))
+        score_benchmark(QUESTIONS, DIMENSIONS, read_judgments([path]), scorer_version="current")
     assert caught.value.path == str(path) and caught.value.row == 3
+
+
+def test_paper_era_scores_unparseable_grades_as_incorrect_and_p_as_half():
+    """The hand-worked example under inspect_ai 0.3.214's rule: every null is I (0).
+
+    q1 e0: A = (0.5 + 1) / 2 = 0.75, B = (0 + 0) / 2 = 0 -> 0.375; e1: A = (1 + 0) / 2 = 0.5, B = 0
+    -> 0.25; q1 = 0.3125. q2 has no nulls: 2/3. q3 (both null) is scored 0; q4 was never judged.
+    """
+    result = score_benchmark(QUESTIONS, DIMENSIONS, JUDGMENTS, benchmark="ahb", scorer_version="paper_era")
+    assert by_id(result)["1"]["overall"] == pytest.approx(0.3125)
+    assert by_id(result)["3"]["overall"] == 0.0
+    assert result["overall_mean"] == pytest.approx((0.3125 + 2 / 3 + 0) / 3)
+    assert result["n_questions_unscored"] == 1 and result["n_grades_unparseable"] == 7
+    assert result["scorer_version"] == "paper_era" and result["unparseable_rule"] == "scored as I (0)"
+    assert result["grades_by_judge"] == {"j1": {"n_grades": 11, "n_unparseable": 3},
+                                         "j2": {"n_grades": 11, "n_unparseable": 4}}
+    partial = [dict(row, grade="P") if row["grade"] is None else row for row in JUDGMENTS]
+    half = score_benchmark(QUESTIONS, DIMENSIONS, partial, scorer_version="paper_era")
+    assert by_id(half)["3"]["overall"] == 0.5
+
+
+def test_the_rows_scorer_version_is_used_when_none_is_asked_for():
+    rows = [dict(row, scorer_version="paper_era") for row in JUDGMENTS]
+    assert score_benchmark(QUESTIONS, DIMENSIONS, rows)["scorer_version"] == "paper_era"
+    assert score_benchmark(QUESTIONS, DIMENSIONS, JUDGMENTS)["scorer_version"] == "current"
+    rows[5]["scorer_version"] = "current"
+    with pytest.raises(DataError, match="two scorer versions"):
+        score_benchmark(QUESTIONS, DIMENSIONS, rows)
+
+
+@pytest.mark.parametrize("benchmark, change", [
+    ("ahb", {"language": None}),        # AHB's original rows: language null
+    ("ahb", {"language": "en"}),        # a language code, as MORU writes them
+    ("moru", {"language": "en", "dimension": "a"}),  # MORU dimensions match case-insensitively
+])
+def test_judgment_rows_are_identified_as_the_question_files_identify_questions(benchmark, change):
+    rows = [dict(row, **change) if row["question_id"] == "2" else row for row in JUDGMENTS
+            if row["question_id"] != "2" or row["dimension"] == "A"]
+    expected = [row for row in JUDGMENTS if row["question_id"] != "2" or row["dimension"] == "A"]
+    assert score_benchmark(QUESTIONS, DIMENSIONS, rows, benchmark) == score_benchmark(
+        QUESTIONS, DIMENSIONS, expected, benchmark)
 
 
 def test_a_duplicated_judgment_is_an_error(tmp_path):
