@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEX_STAMP := $(VENV)/.tex-installed
 
-.PHONY: run test setup tex report dryrun clean
+.PHONY: run test setup tex report dryrun clean reference-venvs
 
 setup: $(STAMP) $(TEX_STAMP)
 
@@ -46,7 +46,20 @@ report: run
 dryrun: $(STAMP)
 	snakemake --dry-run --quiet rules
 
-test: setup
+# The reference implementation (inspect_evals + inspect_ai), one venv per scorer version, for the
+# parity tests (tests/test_reference_parity.py): their pins clash with each other, not with ours.
+REFERENCE_VERSIONS := current paper-era
+REFERENCE_STAMPS := $(foreach version,$(REFERENCE_VERSIONS),.venv-ref-$(version)/.installed)
+
+reference-venvs: $(REFERENCE_STAMPS)
+
+.venv-ref-%/.installed: tests/reference/requirements-%.txt
+	rm -rf .venv-ref-$*
+	$(PYTHON) -m venv .venv-ref-$*
+	.venv-ref-$*/bin/pip install --quiet --no-deps -r $<
+	touch $@
+
+test: setup reference-venvs
 	python -m pytest -q
 
 clean:
