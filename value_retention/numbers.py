@@ -307,8 +307,8 @@ def add_grading(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) ->
             f"{b}UnparseablePercent", f"{b}UnparseableRule"]
     book.add(f"{b}GradingStatement",
              f"On {use(uses[0])}, the judge prompts and the grade rule are those of scorer version "
-             f"{use(uses[1])} ({use(uses[2])}); {use(uses[3])} of {use(uses[4])} judge replies "
-             f"({use(uses[5])}\%) had no grade it can read, and were {use(uses[6])}.",
+             f"{use(uses[1])}, which reproduces {use(uses[2])}; {use(uses[3])} of {use(uses[4])} judge "
+             f"replies ({use(uses[5])}\%) had no grade it can read, and were {use(uses[6])}.",
              None, None, uses=uses)
 
 
