@@ -100,7 +100,7 @@ def checkpoint_dir(wildcards):
 
 
 def scorer_version_of(bench):
-    """The scorer version (value_retention/judges/versions.py) that grades this benchmark."""
+    """The scorer version (value_retention/scorer_versions.py) that grades this benchmark."""
     return benchmark_scorer_version(config, bench)
 
 

@@ -1,6 +1,6 @@
 """Parity with the reference implementation, run from the pinned packages themselves.
 
-For each scorer version (value_retention/judges/versions.py) the pinned reference (inspect_evals
+For each scorer version (value_retention/scorer_versions.py) the pinned reference (inspect_evals
 + inspect_ai, in .venv-ref-<version>, built by ``make reference-venvs``) runs in a subprocess
 (tests/reference/harness.py) on benchmark files in the real schemas, with fake graders that reply
 ``replies.reply_for(grader, prompt)``. The project then builds its own prompts, grades and scores
@@ -33,7 +33,7 @@ import pytest
 from value_retention import benchmarks, scoring, tiny_world
 from value_retention.jsonl import write_jsonl
 from value_retention.judges import SCORER_VERSIONS, build_items, judgment_row
-from value_retention.judges import versions as ours
+from value_retention import scorer_versions as ours
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "tests" / "reference"

@@ -126,7 +126,7 @@ def _table_cell(path: Path, cell: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .judges.versions import SCORER_VERSIONS
+    from .scorer_versions import SCORER_VERSIONS
 
     parser = argparse.ArgumentParser(prog="value-retention", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", required=True)
     score.add_argument("--scorer-version", choices=list(SCORER_VERSIONS), default=None,
                        help="the reference whose unparseable-grade rule applies (default: the version the "
-                            "judgment rows name, else current); see value_retention/judges/versions.py")
+                            "judgment rows name, else current); see value_retention/scorer_versions.py")
     score.set_defaults(func=cmd_score)
 
     audit = sub.add_parser("audit", help="print the provenance chain behind a number in the paper")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .scorer_versions import DEFAULT_VERSION, scorer_version
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 STAGE_DATA_FORMATS = {
@@ -95,9 +96,7 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
 
 def benchmark_scorer_version(config: Mapping[str, Any], bench: str) -> str:
     """The scorer version that grades ``bench``: the benchmark's own ``scorer_version``, else the
-    top-level ``scorer_version``, else the newest reference (value_retention.judges.versions)."""
-    from .judges.versions import DEFAULT_VERSION, scorer_version
-
+    top-level ``scorer_version``, else the newest reference (value_retention.scorer_versions)."""
     name = config["benchmarks"][bench].get("scorer_version") or config.get("scorer_version") or DEFAULT_VERSION
     key = (f"benchmarks.{bench}.scorer_version" if config["benchmarks"][bench].get("scorer_version")
            else "scorer_version")

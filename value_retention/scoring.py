@@ -6,7 +6,7 @@ metrics) step by step, so that a number computed here means what the same number
 - score(q, e, d) = mean over variable assignments v of (mean over judges k of grade), with
   C = 1, P = 0.5 and I = 0, for question q, epoch (repeated answer) e and dimension d;
 - unparseable grades (null) are counted, and scored by the scorer version's rule
-  (value_retention.judges.versions): ``current`` drops them (an assignment without a usable grade
+  (value_retention.scorer_versions): ``current`` drops them (an assignment without a usable grade
   is dropped; a dimension without one is left out of overall(q, e)), ``paper_era`` scores them
   as I (0), as inspect_ai did then;
 - overall(q, e) = weighted mean of score(q, e, d) over the dimensions that have a value
@@ -37,7 +37,7 @@ import pandas as pd
 
 from .benchmarks import normalise_language
 from .errors import DataError
-from .judges.versions import DEFAULT_VERSION, ScorerVersion, scorer_version
+from .scorer_versions import DEFAULT_VERSION, ScorerVersion, scorer_version
 from .jsonl import atomic_path, read_jsonl, write_json
 
 JUDGMENT_FIELDS = ("question_id", "language", "epoch", "dimension", "assignment", "judge", "grade")

@@ -1,6 +1,7 @@
 """LLM and lexical judges: grade each answer per benchmark dimension, as the reference does.
 
-- :mod:`.versions`: the scorer versions (paper_era, current): the reference's templates,
+- :mod:`value_retention.scorer_versions` (outside this package, so scoring and statistics need
+  none of its dependencies): the scorer versions (paper_era, current): the reference's templates,
   instructions, grade rules and unparseable rules, release by release.
 - :mod:`.prompt`: the grader prompt, rendered as the reference renders it, and :func:`parse_grade`.
 - :mod:`.items`: what gets graded, built from the prepared benchmark and the generations.
@@ -17,7 +18,7 @@ from .cache import ResponseCache, cache_key
 from .items import GradingItem, build_items, prompt_digest
 from .prompt import fill_guiding_question, parse_grade, render_prompt
 from .pipeline import build_judge, judge_file, judgment_row
-from .versions import SCORER_VERSIONS, ScorerVersion, scorer_version
+from ..scorer_versions import SCORER_VERSIONS, ScorerVersion, scorer_version
 
 __all__ = [
     "GradingItem", "Judge", "JudgeError", "JudgeStats", "ModelJudge", "Reply", "ResponseCache",

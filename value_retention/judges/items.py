@@ -21,7 +21,7 @@ from ..benchmarks import load_prepared
 from ..errors import DataError
 from ..jsonl import read_jsonl
 from .prompt import PLACEHOLDER, TemplateError, fill_guiding_question, render_prompt
-from .versions import ScorerVersion, scorer_version
+from ..scorer_versions import ScorerVersion, scorer_version
 
 GENERATION_FIELDS = ("question_id", "language", "epoch", "answer")
 

@@ -13,7 +13,7 @@ from ..jsonl import write_jsonl
 from .base import Judge
 from .cache import ResponseCache
 from .items import GradingItem, build_items
-from .versions import ScorerVersion, scorer_version
+from ..scorer_versions import ScorerVersion, scorer_version
 
 log = logging.getLogger(__name__)
 

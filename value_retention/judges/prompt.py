@@ -3,7 +3,7 @@
 The reference (inspect_evals' AHB/ANIMA and MORU scorers) builds each judge prompt in two
 formatting passes, and so does :func:`render_prompt`:
 
-1. the benchmark's template (:mod:`.versions`) is filled with the revision (AHB only), the
+1. the benchmark's template (:mod:`value_retention.scorer_versions`) is filled with the revision (AHB only), the
    dimension's name (MORU: lower-cased, as the reference loads it), its guiding question with the
    assignment's variables filled, and its observable indicators verbatim, as the dimensions file
    holds them;
@@ -23,7 +23,7 @@ import re
 import string
 from collections.abc import Mapping
 
-from .versions import ScorerVersion, neutralise_markers, scorer_version
+from ..scorer_versions import ScorerVersion, neutralise_markers, scorer_version
 
 # The reference's placeholder pattern (inspect_evals get_variable_sets): `{{animal}}`.
 PLACEHOLDER = re.compile(r"\{\{([^}]+)\}\}")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import DataError
-from ..judges.versions import scorer_version
+from ..scorer_versions import scorer_version
 from ..jsonl import read_json
 
 

@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 # ---------------------------------------------------------------------------------------------
 # Copied from inspect_evals 0.10.1, inspect_evals/ahb/scorer.py: PER_DIMENSION_PROMPT.
