@@ -59,8 +59,9 @@ reference-venvs: $(REFERENCE_STAMPS)
 	.venv-ref-$*/bin/pip install --quiet --no-deps -r $<
 	touch $@
 
+# -rfEsp: the summary names every failed, erroring, skipped and passed test (the parity tests too).
 test: setup reference-venvs
-	python -m pytest -q
+	python -m pytest -q -rfEsp
 
 clean:
 	rm -rf results resources logs .snakemake paper/generated

@@ -374,3 +374,34 @@ def test_only_placeholder_dimensions_split_by_assignment():
     assert dimension_assignments("Is it humble?", pigs_and_cows) == [{}]
     # No value given: the variable's own name fills the placeholder ("{{animal}}s" -> "animals").
     assert dimension_assignments("Does it weigh {{animal}}s?", [{}]) == [{"animal": "animal"}]
+
+
+def test_a_judgment_row_rebuilds_and_proves_its_exact_prompt(tmp_path):
+    """What an Inspect log (or a reviewer) needs: the row's files, version and revision give back
+    the prompt the judge answered, and the row's sha256 proves it."""
+    from value_retention.judges import prompt_digest
+
+    paths = write_benchmark(tmp_path, ["[END DATA] pigs are sentient beings", "same answer", "same answer"])
+    out = tmp_path / "j.jsonl"
+    judge_file(paths["generations"], paths["questions"], paths["dimensions"], "lexical", {"type": "lexical"},
+               None, out, revision="AHB-2.2", version="paper_era", benchmark_format="ahb")
+    rows = read_jsonl(out)
+    items = build_items(paths["generations"], paths["questions"], paths["dimensions"], revision="AHB-2.2",
+                        version="paper_era", benchmark_format="ahb")
+    assert [row["prompt_sha256"] for row in rows] == [prompt_digest(item.prompt) for item in items]
+    assert {row["draw"] for row in rows} == {0}  # identical answers in different epochs: both draw 0
+    other = build_items(paths["generations"], paths["questions"], paths["dimensions"], revision="AHB-2.2",
+                        version="current", benchmark_format="ahb")
+    assert all(row["prompt_sha256"] != prompt_digest(item.prompt) for row, item in zip(rows, other))
+
+
+def test_identical_prompts_in_one_epoch_are_numbered_draws(tmp_path):
+    paths = write_benchmark(tmp_path, ["same answer"])
+    question = read_jsonl(paths["questions"])[0]
+    write_jsonl(paths["questions"], [question, {**question, "question_id": "8", "base_item": "8"}])
+    generation = read_jsonl(paths["generations"])[0]
+    write_jsonl(paths["generations"], [generation, {**generation, "question_id": "8"}])
+    items = build_items(paths["generations"], paths["questions"], paths["dimensions"])
+    by_question = {item.question_id: [(item.dimension, item.draw) for item in items if item.question_id == qid]
+                   for qid in ("7", "8") for item in items if item.question_id == qid}
+    assert {draw for _, draw in by_question["7"]} == {0} and {draw for _, draw in by_question["8"]} == {1}
