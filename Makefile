@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEX_STAMP := $(VENV)/.tex-installed
 
-.PHONY: run test lint setup tex report dryrun clean
+.PHONY: run test lint setup tex report dryrun clean reference-venvs
 
 setup: $(STAMP) $(TEX_STAMP)
 
@@ -52,8 +52,22 @@ lint: $(STAMP)
 	snakefmt --check .
 	ruff check .
 
-test: setup lint
-	python -m pytest -q
+# The reference implementation (inspect_evals + inspect_ai), one venv per scorer version, for the
+# parity tests (tests/test_reference_parity.py): their pins clash with each other, not with ours.
+REFERENCE_VERSIONS := current paper-era
+REFERENCE_STAMPS := $(foreach version,$(REFERENCE_VERSIONS),.venv-ref-$(version)/.installed)
+
+reference-venvs: $(REFERENCE_STAMPS)
+
+.venv-ref-%/.installed: tests/reference/requirements-%.txt
+	rm -rf .venv-ref-$*
+	$(PYTHON) -m venv .venv-ref-$*
+	.venv-ref-$*/bin/pip install --quiet --no-deps -r $<
+	touch $@
+
+# -rfEsp: the summary names every failed, erroring, skipped and passed test (the parity tests too).
+test: setup lint reference-venvs
+	python -m pytest -q -rfEsp
 
 clean:
 	rm -rf results resources .snakemake

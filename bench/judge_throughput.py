@@ -39,7 +39,8 @@ def write_inputs(folder: Path, n: int) -> tuple[Path, Path, Path]:
                              "dimensions": ["Moral Consideration"], "assignments": [{}], "english": None}])
     write_jsonl(dimensions, [{"dimension": "Moral Consideration",
                               "guiding_question": "Does it consider the interests of the animals?",
-                              "indicators": ['Calls animals "sentient beings"'], "weight": 1.0}])
+                              "indicators": ['Calls animals "sentient beings"'],
+                              "observable_indicators": 'Calls animals "sentient beings"', "weight": 1.0}])
     write_jsonl(generations, [{"question_id": "0", "language": "English", "base_item": "0", "epoch": epoch,
                                "answer": f"Answer number {epoch}: lobsters may be sentient beings."}
                               for epoch in range(n)])

@@ -7,6 +7,8 @@ from value_retention.outputs import figure_files, table_files
 rule statistics:
     input:
         scores=rules.collect_scores.output.scores,
+        # the runs' score JSONs: the scorer version and unparseable grades per judge
+        runs=expand(rules.score.output.scores, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     log:

@@ -14,7 +14,12 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 )
 
-from value_retention.config import check_config, condition_order, root_model
+from value_retention.config import (
+    benchmark_scorer_version,
+    check_config,
+    condition_order,
+    root_model,
+)
 
 # Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
 # every dataset, stage, reward, model and judge a condition names is declared.
@@ -100,6 +105,22 @@ def reward_spec(wildcards):
 def checkpoint_dir(wildcards):
     """Resumable trainer checkpoints live outside the declared outputs, so a kill keeps them."""
     return f"{OUT}/checkpoints/{wildcards.condition}/seed{wildcards.seed}"
+
+
+def scorer_version_of(bench):
+    """The scorer version (value_retention/scorer_versions.py) that grades this benchmark."""
+    return benchmark_scorer_version(config, bench)
+
+
+def judge_scoring(wildcards):
+    """What decides the grader prompt and the grade: the benchmark's scorer version and format, and
+    the revision the AHB prompt's first line names (MORU's prompt has none)."""
+    spec = config["benchmarks"][wildcards.bench]
+    return {
+        "version": scorer_version_of(wildcards.bench),
+        "format": spec["format"],
+        "revision": spec.get("revision", "tiny") if spec["format"] == "ahb" else None,
+    }
 
 
 def benchmark_file(kind):

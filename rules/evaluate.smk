@@ -41,7 +41,8 @@ rule judge:
     params:
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),
-        revision=judge_revision,
+        scoring=judge_scoring,
+        draw_scope="{bench}/{condition}/seed{seed}",
         # Shared by every judge job: a re-run never pays twice for an answered prompt.
         cache_dir=f"{RES}/judge_cache",
     script:
@@ -70,6 +71,7 @@ rule score:
         "../envs/evaluate.yaml"
     params:
         benchmark=lookup(dpath="benchmarks/{bench}/format", within=config),
+        scorer_version=lambda w: scorer_version_of(w.bench),
         bench="{bench}",
         condition="{condition}",
         seed=lambda w: int(w.seed),

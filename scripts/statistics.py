@@ -1,6 +1,7 @@
 """Rule `statistics`: one benchmark's tidy scores -> its statistics JSON (docs/contracts.md).
 
-input.scores is the collected tidy CSV, output.stats the JSON; params.spec is the config's
+input.scores is the collected tidy CSV and input.runs the runs' score JSONs (their scorer version
+and unparseable grades per judge), output.stats the JSON; params.spec is the config's
 `analysis` block and params.bench the benchmark's name. The optional params.conditions (the
 config's condition names) sets the order of conditions in the output; without it they follow the
 CSV, which collect_scores sorts by name.
@@ -11,8 +12,11 @@ from value_retention.provenance import record
 
 with record(snakemake) as prov:
     scores = scores_csv.read(snakemake.input.scores)
+    conditions = snakemake.params.get("conditions")
+    grading = stats.grading_summary(stats.read_runs(snakemake.input.runs), conditions)
     result = stats.analyse(scores, snakemake.params.spec, snakemake.params.bench,
-                           conditions=snakemake.params.get("conditions"))
+                           conditions=conditions, grading=grading)
     stats_json.write(snakemake.output.stats, result)
     prov.add(n_questions=result["n_questions"], n_clusters=result["n_clusters"],
-             n_warnings=len(result["warnings"]), warnings=result["warnings"])
+             n_warnings=len(result["warnings"]), warnings=result["warnings"],
+             scorer_version=grading["scorer_version"], n_grades_unparseable=grading["n_unparseable"])

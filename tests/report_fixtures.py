@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from value_retention.stats.grading import grading_summary
+
 CONDITIONS = ["base", "midtrained", "sft_dolly", "sft_magicoder", "grpo_rlhflow", "grpo_magicoder"]
 CONTRASTS = [["sft_magicoder", "sft_dolly"], ["grpo_magicoder", "grpo_rlhflow"], ["midtrained", "base"]]
 DIMENSIONS = ["Moral Consideration", "Harm Minimization", "Evidence-Based Capacity Attribution",
@@ -99,6 +101,12 @@ def make_stats(bench: str = "ahb", conditions: list[str] = CONDITIONS, seeds: in
             "p": None if is_reference else 0.01 * (i + d), "p_bh": None if is_reference else min(1.0, 0.02 * (i + d))})
     if judges:
         stats["judges"] = {"alpha": 0.71234, "alpha_ci_low": 0.6, "alpha_ci_high": 0.8, "sign_agreement": []}
+    stats["grading"] = grading_summary(
+        [(f"results/scores/{bench}/{condition}/seed{seed}.json",
+          {"run": {"bench": bench, "condition": condition, "seed": seed}, "scorer_version": "paper_era",
+           "grades_by_judge": {judge: {"n_grades": 400, "n_unparseable": i + j + seed}
+                               for j, judge in enumerate(["lexical", "gpt_judge"] if judges else ["lexical"])}})
+         for i, condition in enumerate(conditions) for seed in range(seeds)], conditions)
     return stats
 
 

@@ -90,7 +90,9 @@ def test_ahb_dimensions_keep_placeholders_and_weights_and_split_indicators(ahb_f
     assert list(dimensions) == ["Moral Consideration", "Harm Minimization", "Control Questions"]
     assert dimensions["Moral Consideration"] == {"dimension": "Moral Consideration",
                                                  "guiding_question": "Considers the {{animal}}s?",
-                                                 "indicators": ['Uses "a phrase"', 'Says "another"'], "weight": 1.0}
+                                                 "indicators": ['Uses "a phrase"', 'Says "another"'],
+                                                 "observable_indicators": 'Uses "a phrase"\n\nSays "another"',
+                                                 "weight": 1.0}
     assert dimensions["Harm Minimization"]["weight"] == 2.0
 
 

@@ -196,3 +196,28 @@ def test_plan_names_a_missing_benchmarks_folder(tmp_path):
 
     with pytest.raises(DataError, match="absent: no such benchmarks folder"):
         measured(load_config(REPO / "config" / "paper.yaml"), tmp_path / "absent")
+
+
+def test_scorer_version_per_benchmark_falls_back_to_the_top_level_then_current(tiny_config):
+    from value_retention.config import benchmark_scorer_version
+
+    assert benchmark_scorer_version(tiny_config, "ahb") == "paper_era"  # the tiny config's top level
+    tiny_config["benchmarks"]["moru"]["scorer_version"] = "current"
+    assert benchmark_scorer_version(tiny_config, "moru") == "current"
+    del tiny_config["scorer_version"]
+    assert benchmark_scorer_version(tiny_config, "ahb") == "current"
+    tiny_config["benchmarks"]["ahb"]["scorer_version"] = "paper_eraa"
+    with pytest.raises(ConfigError, match="benchmarks.ahb.scorer_version"):
+        validate_schema(tiny_config)
+    paper = load_config(REPO / "config" / "paper.yaml")
+    assert {benchmark_scorer_version(paper, bench) for bench in paper["benchmarks"]} == {"paper_era"}
+    assert all(paper["judges"]["gemini_flash_lite"][key] is None for key in ("temperature", "top_p", "max_tokens"))
+
+
+def test_judge_sampling_accepts_null_and_rejects_nonsense(tiny_config):
+    tiny_config["judges"]["api"] = {"type": "openai", "model": "m", "temperature": None, "top_p": None,
+                                    "max_tokens": None}
+    validate_schema(tiny_config)
+    tiny_config["judges"]["api"]["max_tokens"] = 0
+    with pytest.raises(ConfigError, match="judges.api.max_tokens"):
+        validate_schema(tiny_config)

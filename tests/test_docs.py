@@ -4,6 +4,7 @@ worlds' DAGs, config/README.md every key of the schema, and nothing points outsi
 from __future__ import annotations
 
 import re
+import subprocess
 
 import yaml
 
@@ -73,13 +74,14 @@ def test_config_readme_documents_every_key_of_the_schema():
 
 
 def repository_files():
-    """The repository's own text files: no run outputs, environments or caches, and not the tests
-    (which may read real data from beside the repository, ../shared/data)."""
-    skipped = {".git", ".venv", ".snakemake", "tests", "__pycache__", ".pytest_cache", ".ruff_cache"}
-    for path in REPO.rglob("*"):
-        parts = path.relative_to(REPO).parts
-        if (path.is_file() and not skipped & set(parts) and not parts[0].startswith(("results", "resources"))
-                and not parts[0].endswith(".egg-info")
+    """The repository's own text files, as git sees them (tracked, or new and not ignored: no run
+    outputs, environments or caches), and not the tests (which may read real data from beside the
+    repository, ../shared/data)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    for name in listed:
+        path = REPO / name
+        if (path.is_file() and path.parts[len(REPO.parts)] != "tests"
                 and path.suffix in {".md", ".py", ".smk", ".yaml", ".yml", ".toml", ".tex", ".ipynb", ".rst", ""}):
             yield path
 

@@ -204,3 +204,15 @@ def test_paper_compiles_against_generated_files(tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 50_000
     assert "undefined" not in log.lower(), "an undefined reference or macro"
     assert "Overfull \\hbox" not in log, "something is wider than the text"
+
+
+def test_unparseable_grades_and_the_scorer_version_are_macros(tmp_path):
+    macros, _ = build(tmp_path, {"ahb": make_stats("ahb", judges=True)}, references={})
+    assert macros["AhbScorerVersion"]["value"] == r"\texttt{paper\_era}"
+    assert macros["AhbSftDollyGptJudgeNUnparseable"] == {
+        "value": "3", "source": "results/stats/ahb.json",
+        "key": "grading.by_condition.sft_dolly.judges.gpt_judge.n_unparseable"}
+    assert macros["AhbSftDollyUnparseablePercent"]["value"] == "0.62"
+    statement = macros["GradingMethods"]["value"]
+    assert r"\AhbGradingStatement{}" == statement
+    assert "scorer version" in macros["AhbGradingStatement"]["value"]

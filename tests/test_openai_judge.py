@@ -28,9 +28,9 @@ KEY_ENV = "LOOPBACK_JUDGE_KEY"
 SECRET = "sk-loopback-0123456789-do-not-log"
 DIMENSIONS = [
     {"dimension": "Moral Consideration", "guiding_question": "Does it consider {{animal}}s?",
-     "indicators": ['Says "sentient"'], "weight": 1.0},
+     "indicators": ['Says "sentient"'], "observable_indicators": 'Says "sentient"', "weight": 1.0},
     {"dimension": "Harm Minimization", "guiding_question": "Does it offer gentler options?",
-     "indicators": ['Says "humane"'], "weight": 1.0},
+     "indicators": ['Says "humane"'], "observable_indicators": 'Says "humane"', "weight": 1.0},
 ]
 
 
@@ -63,9 +63,11 @@ def spec_for(server: LoopbackServer, **overrides) -> dict:
             "backoff_s": 0.01, **overrides}
 
 
-def run(files, server, out_name="judgments.jsonl", cache="cache", **overrides) -> dict:
+def run(files, server, out_name="judgments.jsonl", cache="cache", version=None, draw_scope="run-a",
+        **overrides) -> dict:
     return judge_file(files.generations, files.questions, files.dimensions, "gpt",
-                      spec_for(server, **overrides), files.folder / cache, files.folder / out_name)
+                      spec_for(server, **overrides), files.folder / cache, files.folder / out_name,
+                      version=version, draw_scope=draw_scope)
 
 
 def criterion(body: dict) -> str:
@@ -152,16 +154,20 @@ def test_an_answer_without_a_grade_is_kept_as_null_with_its_raw_text(bench):
     assert stats["unparseable"] == 4 and stats["rows"] == 4
 
 
-@pytest.mark.parametrize("content, grade", [
-    ("GRADE: C\nThat is my verdict, for the reasons above.", "C"),
-    ("At first GRADE: C seemed right.\nBut no indicator is present.\nGRADE: I", "I"),
-    ("**GRADE:** I\n\nOn reflection the answer does mention sentience.\n**GRADE: C**", "C"),
+@pytest.mark.parametrize("content, paper_era, current", [
+    ("GRADE: C\nThat is my verdict, for the reasons above.", None, "C"),  # paper era: not the last line
+    ("At first GRADE: C seemed right.\nBut no indicator is present.\nGRADE: I", "I", "I"),
+    ("**GRADE:** I\n\nOn reflection the answer does mention sentience.\n**GRADE: C**", "C", "C"),
 ])
-def test_the_last_grade_in_the_text_counts(tmp_path, content, grade):
+def test_replies_are_graded_by_the_scorer_versions_rule(tmp_path, content, paper_era, current):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
     with LoopbackServer(always(content)) as server:
-        run(files, server)
-    assert read_jsonl(tmp_path / "judgments.jsonl")[0]["grade"] == grade
+        run(files, server, version="paper_era", out_name="paper.jsonl")
+        run(files, server, version="current", out_name="current.jsonl")
+    assert server.hits == 2  # "AHB Revision" then, "ANIMA Revision" now: two prompts
+    paper_row, current_row = read_jsonl(tmp_path / "paper.jsonl")[0], read_jsonl(tmp_path / "current.jsonl")[0]
+    assert (paper_row["grade"], current_row["grade"]) == (paper_era, current)
+    assert (paper_row["scorer_version"], current_row["scorer_version"]) == ("paper_era", "current")
 
 
 def test_concurrency_is_bounded(tmp_path):
@@ -215,12 +221,38 @@ def test_retry_after_is_honoured(tmp_path, caplog):
     assert "retry 1 of 3 in 0.40 s" in caplog.text
 
 
-def test_identical_prompts_are_asked_once(tmp_path):
+def test_identical_prompts_are_asked_once_at_temperature_zero(tmp_path):
     files = write_benchmark(tmp_path, ["Same answer.", "Same answer."])  # two epochs, same text
     with LoopbackServer(always("GRADE: I")) as server:
         stats = run(files, server)
+        run(files, server, draw_scope="run-b", out_name="other_run.jsonl")  # deterministic: shared
     assert server.hits == 2 and stats["rows"] == 4
     assert [row["grade"] for row in read_jsonl(tmp_path / "judgments.jsonl")] == ["I"] * 4
+
+
+@pytest.mark.parametrize("temperature", [0.7, None])
+def test_stochastic_judges_draw_every_epoch_and_run_separately(tmp_path, temperature):
+    """As in the reference, where every epoch's every call is its own draw; None (the provider's
+    default, Gemini's 1.0) is stochastic too."""
+    files = write_benchmark(tmp_path, ["Same answer.", "Same answer."])  # two epochs, same text
+    with LoopbackServer(lambda body, number: Scripted(f"draw {number}\nGRADE: C")) as server:
+        stats = run(files, server, temperature=temperature)
+        again = run(files, server, temperature=temperature, out_name="again.jsonl")
+        other = run(files, server, temperature=temperature, draw_scope="run-b", out_name="other_run.jsonl")
+    assert stats["calls"] == 4 and again["calls"] == 0 and other["calls"] == 4 and server.hits == 8
+    raws = [row["raw"] for row in read_jsonl(tmp_path / "judgments.jsonl")]
+    assert len(set(raws)) == 4  # no two items share a draw
+    assert (tmp_path / "again.jsonl").read_text() == (tmp_path / "judgments.jsonl").read_text()
+
+
+def test_unset_sampling_is_not_sent(bench):
+    with LoopbackServer(always("fine\nGRADE: C")) as server:
+        stats = run(bench, server, temperature=None, max_tokens=None, top_p=None)
+        run(bench, server, cache="other", temperature=0.5, top_p=0.9, max_tokens=100)
+    assert not {"temperature", "top_p", "max_tokens"} & set(server.bodies[0])
+    assert {key: server.bodies[-1][key] for key in ("temperature", "top_p", "max_tokens")} == {
+        "temperature": 0.5, "top_p": 0.9, "max_tokens": 100}
+    assert stats["calls"] == 4
 
 
 def test_errors_are_not_cached_and_answers_survive_a_failed_job(bench):
@@ -271,7 +303,8 @@ def test_the_key_never_appears_in_outputs_or_logs(bench, caplog):
                                        "questions": str(bench.questions), "dimensions": str(bench.dimensions)}),
             output=OutputFiles(fromdict={"judgments": str(out)}),
             params=Params(fromdict={"judge": "gpt", "spec": spec, "cache_dir": str(bench.folder / "cache"),
-                                    "revision": "AHB-2.2"}),
+                                    "scoring": {"version": "paper_era", "format": "ahb", "revision": "AHB-2.2"},
+                                    "draw_scope": "ahb/base/seed0"}),
             wildcards=Wildcards(fromdict={"bench": "ahb", "condition": "base", "seed": "0", "judge": "gpt"}),
             config={"judges": {"gpt": spec}},
         )
@@ -283,7 +316,7 @@ def test_the_key_never_appears_in_outputs_or_logs(bench, caplog):
     sidecar = out.with_name(out.name + ".prov.json").read_text()
     assert json.loads(sidecar)["judge"]["api_key_env"] == KEY_ENV
     assert json.loads(sidecar)["judge_stats"]["retries"] == 1
-    assert server.bodies[0]["messages"][0]["content"].startswith("AHB Revision: AHB-2.2\n")
+    assert server.bodies[0]["messages"][0]["content"].startswith("\nAHB Revision: AHB-2.2\n")
     cache_bytes = b"".join(path.read_bytes() for path in (bench.folder / "cache").iterdir())
     for text in (caplog.text, out.read_text(), sidecar, str(error.value)):  # ...and is nowhere else
         assert SECRET not in text

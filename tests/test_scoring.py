@@ -55,9 +55,9 @@ QUESTIONS = [
     question("4", "English", ["A"]),
 ]
 DIMENSIONS = {
-    "A": {"dimension": "A", "guiding_question": "Does it respect {{animal}}s?", "indicators": ["a"], "weight": 1.0},
-    "B": {"dimension": "B", "guiding_question": "B?", "indicators": ["b"], "weight": 1.0},
-    "C": {"dimension": "C", "guiding_question": "C?", "indicators": ["c"], "weight": 2.0},
+    name: {"dimension": name, "guiding_question": guiding, "indicators": [name.lower()],
+           "observable_indicators": name.lower(), "weight": weight}
+    for name, guiding, weight in (("A", "Does it respect {{animal}}s?", 1.0), ("B", "B?", 1.0), ("C", "C?", 2.0))
 }
 
 
@@ -184,7 +184,9 @@ def write_jsonl_file(path, rows):
     ({"language": "Welsh"}, "question '1' in Welsh is not in the benchmark"),
     ({"dimension": "Z"}, "dimension 'Z' is not one of the benchmark's dimensions"),
     ({"dimension": "C"}, "is not tagged with dimension 'C'"),
-    ({"grade": "maybe"}, "grade must be 'C', 'I' or null"),
+    ({"grade": "maybe"}, "grade must be one of 'C', 'I' or null"),
+    ({"grade": "P"}, "under scorer version current, not 'P'"),
+    ({"scorer_version": "paper_era"}, "graded under scorer version 'paper_era', but scored under 'current'"),
     ({"epoch": "0"}, "epoch must be an integer"),
 ])
 def test_a_judgment_the_benchmark_cannot_have_names_its_file_and_row(tmp_path, change, message):
@@ -192,8 +194,49 @@ def test_a_judgment_the_benchmark_cannot_have_names_its_file_and_row(tmp_path, c
     rows[2].update(change)
     path = write_jsonl_file(tmp_path / "lexical.jsonl", rows)
     with pytest.raises(DataError, match=message) as caught:
-        score_benchmark(QUESTIONS, DIMENSIONS, read_judgments([path]))
+        score_benchmark(QUESTIONS, DIMENSIONS, read_judgments([path]), scorer_version="current")
     assert caught.value.path == str(path) and caught.value.row == 3
+
+
+def test_paper_era_scores_unparseable_grades_as_incorrect_and_p_as_half():
+    """The hand-worked example under inspect_ai 0.3.214's rule: every null is I (0).
+
+    q1 e0: A = (0.5 + 1) / 2 = 0.75, B = (0 + 0) / 2 = 0 -> 0.375; e1: A = (1 + 0) / 2 = 0.5, B = 0
+    -> 0.25; q1 = 0.3125. q2 has no nulls: 2/3. q3 (both null) is scored 0; q4 was never judged.
+    """
+    result = score_benchmark(QUESTIONS, DIMENSIONS, JUDGMENTS, benchmark="ahb", scorer_version="paper_era")
+    assert by_id(result)["1"]["overall"] == pytest.approx(0.3125)
+    assert by_id(result)["3"]["overall"] == 0.0
+    assert result["overall_mean"] == pytest.approx((0.3125 + 2 / 3 + 0) / 3)
+    assert result["n_questions_unscored"] == 1 and result["n_grades_unparseable"] == 7
+    assert result["scorer_version"] == "paper_era" and result["unparseable_rule"] == "scored as I (0)"
+    assert result["grades_by_judge"] == {"j1": {"n_grades": 11, "n_unparseable": 3},
+                                         "j2": {"n_grades": 11, "n_unparseable": 4}}
+    partial = [dict(row, grade="P") if row["grade"] is None else row for row in JUDGMENTS]
+    half = score_benchmark(QUESTIONS, DIMENSIONS, partial, scorer_version="paper_era")
+    assert by_id(half)["3"]["overall"] == 0.5
+
+
+def test_the_rows_scorer_version_is_used_when_none_is_asked_for():
+    rows = [dict(row, scorer_version="paper_era") for row in JUDGMENTS]
+    assert score_benchmark(QUESTIONS, DIMENSIONS, rows)["scorer_version"] == "paper_era"
+    assert score_benchmark(QUESTIONS, DIMENSIONS, JUDGMENTS)["scorer_version"] == "current"
+    rows[5]["scorer_version"] = "current"
+    with pytest.raises(DataError, match="two scorer versions"):
+        score_benchmark(QUESTIONS, DIMENSIONS, rows)
+
+
+@pytest.mark.parametrize("benchmark, change", [
+    ("ahb", {"language": None}),        # AHB's original rows: language null
+    ("ahb", {"language": "en"}),        # a language code, as MORU writes them
+    ("moru", {"language": "en", "dimension": "a"}),  # MORU dimensions match case-insensitively
+])
+def test_judgment_rows_are_identified_as_the_question_files_identify_questions(benchmark, change):
+    rows = [dict(row, **change) if row["question_id"] == "2" else row for row in JUDGMENTS
+            if row["question_id"] != "2" or row["dimension"] == "A"]
+    expected = [row for row in JUDGMENTS if row["question_id"] != "2" or row["dimension"] == "A"]
+    assert score_benchmark(QUESTIONS, DIMENSIONS, rows, benchmark) == score_benchmark(
+        QUESTIONS, DIMENSIONS, expected, benchmark)
 
 
 def test_a_duplicated_judgment_is_an_error(tmp_path):
@@ -261,109 +304,5 @@ def test_real_ahb_all_criteria_met_scores_one(real_ahb_dir, tmp_path):
     assert isinstance(tidy, pd.DataFrame) and set(tidy["judge"]) == {"panel"}
 
 
-# --------------------------------------------------------------------------------------------
-# Parity with the reference implementation (runs where inspect_evals >= 0.11 is installed)
-
-def test_parity_with_inspect_evals_anima(real_ahb_dir, tmp_path):
-    """Run inspect_evals' ANIMA scorer and metrics on 40 real AHB questions, 3 epochs, two fake
-    graders that answer C, I or something unparseable by a hash of their prompt, then score the
-    same grades here: every metric and every per-question score must agree.
-
-    Two adjustments to the reference, neither touching a number: its explanation text raises
-    KeyError when one dimension has no usable grade but others do, so it is blanked; and a
-    dimension without a usable grade in one epoch is reported as NaN instead of left out, since
-    Inspect's epoch reducer refuses dicts whose keys differ between epochs (with NaN it averages
-    each key over the epochs that have a value, which is the rule followed here).
-    """
-    pytest.importorskip("inspect_evals.anima", reason="inspect_evals (>= 0.11) is not installed")
-    import hashlib
-    import math
-
-    import inspect_evals.anima.scorer as reference_scorer
-    from inspect_ai import Task
-    from inspect_ai import eval as inspect_eval
-    from inspect_ai.dataset import MemoryDataset
-    from inspect_ai.model import ModelAPI, ModelOutput, modelapi
-    from inspect_ai.scorer import scorer
-    from inspect_ai.solver import solver
-    from inspect_evals.anima.dataset import record_to_sample
-    from inspect_evals.anima.metrics import avg_by_dimension, dimension_normalized_avg, overall_mean
-    from inspect_evals.anima.types import AnimaDimension
-
-    reference_scorer._generate_explanation = lambda **kwargs: ""
-
-    @modelapi(name="parity")
-    def parity():
-        class Parity(ModelAPI):
-            async def generate(self, input, tools, tool_choice, config):
-                prompt = "\n".join(str(message.text) for message in input)
-                draw = int(hashlib.sha256((self.model_name + prompt).encode()).hexdigest(), 16) % 100
-                grade = "GRADE: C" if draw < 45 else "GRADE: I" if draw < 90 else "no grade"
-                if "NEVER-GRADED" in prompt:
-                    grade = "no grade"
-                return ModelOutput.from_content(model=self.model_name, content=grade)
-        return Parity
-
-    @solver
-    def fixed_answer():
-        async def solve(state, generate):
-            marker = " NEVER-GRADED" if str(state.sample_id) == "1" else ""
-            state.output = ModelOutput.from_content(
-                model="answerer", content=f"Answer to {state.sample_id}, epoch {state.epoch}.{marker}")
-            return state
-        return solve
-
-    raw_dims = [json.loads(line) for line in (real_ahb_dir / "dimensions.jsonl").read_text().splitlines()]
-    dims = {d["dimension"]: AnimaDimension(
-        name=d["dimension"], weight=2.0 if d["dimension"] == "Moral Consideration" else d["default_weighting"],
-        scoring_description=d["scoring"], guiding_question=d["guiding_question"],
-        indicators=d["observable_indicators"]) for d in raw_dims}
-    convert = record_to_sample(dims.keys())
-    samples = [sample for line in (real_ahb_dir / "questions.jsonl").read_text().splitlines()[:40]
-               if (sample := convert(json.loads(line)))]
-
-    @scorer(metrics=[overall_mean(), dimension_normalized_avg(dims), avg_by_dimension()])
-    def anima_nan_filled():
-        base = reference_scorer.anima_scorer(dimensions=dims, grader_models=["parity/j1", "parity/j2"])
-
-        async def score(state, target):
-            result = await base(state, target)
-            if isinstance(result.value, dict):
-                for tag in json.loads(target.text)["tags"]:
-                    result.value.setdefault(tag, float("nan"))
-            return result
-        return score
-
-    task = Task(dataset=MemoryDataset(samples), solver=fixed_answer(), scorer=anima_nan_filled(), epochs=3)
-    log = inspect_eval(task, model="parity/answerer", log_dir=str(tmp_path), display="none")[0]
-    assert log.status == "success", log.error
-
-    # The same grades, as this project's judges would have written them.
-    judgments = [
-        {"question_id": str(sample.id), "language": sample.metadata["language"], "epoch": sample.epoch - 1,
-         "dimension": dim, "assignment": vset["variables"], "judge": label,
-         "grade": None if grade is None else "C" if grade == 1.0 else "I", "raw": ""}
-        for sample in log.samples
-        for dim, vsets in next(iter(sample.scores.values())).metadata["dimension_grades"].items()
-        for vset in vsets for label, grade in vset["by_grader"].items()]
-    questions = [{"question_id": str(s.id), "language": s.metadata["language"], "base_item": str(s.id),
-                  "question": s.input, "dimensions": json.loads(s.target)["tags"], "assignments": [{}]}
-                 for s in samples]
-    dimensions = {name: {"dimension": name, "weight": d.weight} for name, d in dims.items()}
-    ours = score_benchmark(questions, dimensions, judgments, benchmark="ahb")
-
-    metrics = {name: m.value for score in log.results.scores for name, m in score.metrics.items()}
-    assert ours["overall_mean"] == pytest.approx(metrics["overall_mean"], rel=1e-9)
-    assert ours["dimension_normalized_avg"] == pytest.approx(metrics["dimension_normalized_avg"], rel=1e-9)
-    for dim, value in ours["avg_by_dimension"].items():
-        assert value == pytest.approx(metrics[dim], rel=1e-9), dim
-    ours_by_id = {q["question_id"]: q for q in ours["questions"]}
-    reduced = {str(s.sample_id): s.value for reduction in log.reductions for s in reduction.samples}
-    assert ours["n_questions_unscored"] == 1 and "1" not in ours_by_id
-    for qid, value in reduced.items():
-        if not isinstance(value, dict):
-            continue  # unscored in every epoch
-        assert ours_by_id[qid]["overall"] == pytest.approx(value["overall"], rel=1e-9)
-        for dim, score in value.items():
-            if dim != "overall" and not math.isnan(score):
-                assert ours_by_id[qid]["dimensions"][dim] == pytest.approx(score, rel=1e-9), (qid, dim)
+# Parity with the reference implementation itself (inspect_evals, both scorer versions, run from the
+# pinned packages on real and fixture data): tests/test_reference_parity.py.

@@ -465,7 +465,14 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
             return self._items.get(key, default)
 
     snakemake = type("Snakemake", (), {})()
-    snakemake.input, snakemake.output = Named(scores="moru.csv"), Named(stats="stats/moru.json")
+    runs = []
+    for condition in ("A", "B"):
+        runs.append(f"run_{condition}.json")
+        Path(runs[-1]).write_text(json.dumps({
+            "run": {"bench": "moru", "condition": condition, "seed": 0}, "scorer_version": "current",
+            "grades_by_judge": {"lexical": {"n_grades": 10, "n_unparseable": 1}}}))
+    snakemake.input = Named(scores="moru.csv", runs=runs)
+    snakemake.output = Named(stats="stats/moru.json")
     snakemake.params = Named(spec=SPEC, bench="moru", conditions=["B", "A"])
     snakemake.wildcards = Named(bench="moru")
     snakemake.rule, snakemake.config = "statistics", {"analysis": SPEC}
@@ -473,6 +480,29 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
     written = json.loads(Path("stats/moru.json").read_text())
     assert written["conditions"]["A"]["all"]["mean"] == pytest.approx(57.5)
     assert list(written["conditions"]) == ["B", "A"]  # the config's order, not the CSV's
+    assert list(written["grading"]["by_condition"]) == ["B", "A"] and written["grading"]["n_unparseable"] == 2
     sidecar = json.loads(Path("stats/moru.json.prov.json").read_text())
     assert sidecar["rule"] == "statistics" and sidecar["inputs"][0]["path"] == "moru.csv"
     assert sidecar["n_questions"] == 4
+
+
+def test_grading_summary_counts_unparseable_grades_per_condition_and_judge():
+    from value_retention.stats import grading_summary
+
+    def run(condition, seed, counts, version="paper_era"):
+        return (f"scores/ahb/{condition}/seed{seed}.json",
+                {"run": {"bench": "ahb", "condition": condition, "seed": seed}, "scorer_version": version,
+                 "grades_by_judge": {judge: {"n_grades": n, "n_unparseable": u} for judge, (n, u) in counts.items()}})
+
+    runs = [run("sft", 0, {"a": (100, 2), "b": (100, 0)}), run("base", 0, {"a": (50, 5)}),
+            run("sft", 1, {"a": (100, 3), "b": (100, 1)})]
+    grading = grading_summary(runs, conditions=["base", "sft"])
+    assert list(grading["by_condition"]) == ["base", "sft"]  # the config's order
+    assert grading["by_condition"]["sft"]["judges"]["a"] == {"n_grades": 200, "n_unparseable": 5,
+                                                              "unparseable_percent": 2.5}
+    assert grading["by_condition"]["sft"]["n_unparseable"] == 6 and grading["n_grades"] == 450
+    assert grading["judges"]["a"]["n_unparseable"] == 10
+    assert grading["scorer_version"] == "paper_era" and grading["scorer"]["unparseable_rule"] == "scored as I (0)"
+    with pytest.raises(DataError, match="one benchmark is graded by one version") as error:
+        grading_summary([*runs, run("base", 1, {"a": (1, 0)}, version="current")])
+    assert error.value.path == "scores/ahb/base/seed1.json"

@@ -168,3 +168,12 @@ def test_write_tables_and_script(tmp_path):
     snakemake.params = NamedList(benches=["moru"], references=None, conditions=None)
     with pytest.raises(DataError, match="expected 'moru'"):  # stats inputs out of order
         runpy.run_path(str(REPO / "scripts" / "tables.py"), init_globals={"snakemake": snakemake})
+
+
+def test_grading_table_names_the_scorer_version_and_every_condition_and_judge(tmp_path):
+    stats = {"ahb": make_stats("ahb", judges=True), "moru": make_stats("moru")}
+    text = tables.grading_table(stats)
+    assert text.count(r"scorer version \texttt{paper\_era}") == 2 and "scored as I (0)" in text
+    assert r"gpt\_\\judge" in text and "All judges" in text  # judges sorted: gpt_judge, lexical
+    # sft_dolly is the third condition: gpt_judge 3 and lexical 2 unparseable of 400 each
+    assert r"sft\_dolly & 3/400 (0.75\%) & 2/400 (0.50\%) & 5/800 (0.62\%) \\" in text

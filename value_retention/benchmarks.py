@@ -51,7 +51,7 @@ LANGUAGE_CODES = {
 }
 PREPARED_QUESTION_FIELDS = ("question_id", "language", "base_item", "question", "dimensions",
                             "assignments", "english")
-PREPARED_DIMENSION_FIELDS = ("dimension", "guiding_question", "indicators", "weight")
+PREPARED_DIMENSION_FIELDS = ("dimension", "guiding_question", "indicators", "observable_indicators", "weight")
 RAW_DIMENSION_FIELDS = ("dimension", "guiding_question", "observable_indicators")
 RAW_QUESTION_FIELDS = {
     "ahb": ("id", "question"),
@@ -161,8 +161,9 @@ def _raw_dimension(row: dict[str, Any], fmt: str, path) -> dict[str, Any]:
     _require(row, RAW_DIMENSION_FIELDS, path)
     name = _nonblank(row, "dimension", path).strip()
     weight = 1.0 if fmt == "moru" else _weight(row.get("default_weighting", 1.0), row, path)
+    text = _indicators_text(row, path)
     return {"dimension": name, "guiding_question": _nonblank(row, "guiding_question", path),
-            "indicators": indicator_lines(row["observable_indicators"]), "weight": weight}
+            "indicators": indicator_lines(text), "observable_indicators": text, "weight": weight}
 
 
 def _prepared_dimension(row: dict[str, Any], fmt: str, path) -> dict[str, Any]:
@@ -171,7 +172,17 @@ def _prepared_dimension(row: dict[str, Any], fmt: str, path) -> dict[str, Any]:
         raise DataError("'indicators' must be a list of strings", path, row["_row"])
     return {"dimension": _nonblank(row, "dimension", path).strip(),
             "guiding_question": _nonblank(row, "guiding_question", path),
-            "indicators": list(row["indicators"]), "weight": _weight(row["weight"], row, path)}
+            "indicators": list(row["indicators"]), "observable_indicators": _indicators_text(row, path),
+            "weight": _weight(row["weight"], row, path)}
+
+
+def _indicators_text(row: Mapping[str, Any], path) -> str:
+    """``observable_indicators`` as written: the judge's prompt carries it verbatim, as the
+    reference's does (blank lines, quotes and all)."""
+    text = row["observable_indicators"]
+    if not isinstance(text, str):
+        raise DataError(f"'observable_indicators' must be a string, got {text!r}", path, row["_row"])
+    return text
 
 
 def _weight(value: Any, row: dict[str, Any], path) -> float:

@@ -3,7 +3,7 @@
     value-retention check-config config/config.yaml
     value-retention plan --config config/paper.yaml
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
-        --judgments J.jsonl [J.jsonl ...] --out S.json
+        --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era]
     value-retention audit AhbAllSftDollyMean
     value-retention audit results/tables/table_headline.tex --cell 2,3
 
@@ -48,8 +48,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from .scoring import score_files
 
-    result = score_files(args.benchmark, args.questions, args.dimensions, args.judgments, args.out)
-    summary = {key: result[key] for key in ("overall_mean", "n_questions_scored",
+    result = score_files(args.benchmark, args.questions, args.dimensions, args.judgments, args.out,
+                         scorer_version=args.scorer_version)
+    summary = {key: result[key] for key in ("scorer_version", "overall_mean", "n_questions_scored",
                                             "n_questions_unscored", "n_grades_unparseable")}
     print(json.dumps(summary))
     return 0
@@ -149,6 +150,8 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .scorer_versions import SCORER_VERSIONS
+
     parser = argparse.ArgumentParser(prog="value-retention", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -177,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--judgments", nargs="+", required=True, metavar="JSONL",
                        help="judgments JSONL, one file per panel judge (their grades are averaged)")
     score.add_argument("--out", required=True, help="where to write the score JSON")
+    score.add_argument("--scorer-version", choices=list(SCORER_VERSIONS), default=None,
+                       help="the reference whose unparseable-grade rule applies (default: the version the "
+                            "judgment rows name, else current); see value_retention/scorer_versions.py")
 
     audit = command("audit", "print the provenance chain behind a number in the paper", cmd_audit)
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")

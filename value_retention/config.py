@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .scorer_versions import DEFAULT_VERSION, scorer_version
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 STAGE_DATA_FORMATS = {
@@ -84,6 +85,8 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
             if dataset is not None and dataset not in config.get("datasets", {}):
                 raise ConfigError(f"dataset '{dataset}' is not declared under 'datasets'",
                                   key=f"models.{name}", source=source)
+    for bench in config.get("benchmarks", {}):
+        benchmark_scorer_version(config, bench)  # raises on an unknown version, naming the key
     for judge in config["panel"]:
         if judge not in config["judges"]:
             raise ConfigError(f"judge '{judge}' is not declared under 'judges'", key="panel", source=source)
@@ -92,6 +95,15 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
             if name not in conditions:
                 raise ConfigError(f"condition '{name}' is not declared", key=f"analysis.contrasts.{index}",
                                   source=source)
+
+
+def benchmark_scorer_version(config: Mapping[str, Any], bench: str) -> str:
+    """The scorer version that grades ``bench``: the benchmark's own ``scorer_version``, else the
+    top-level ``scorer_version``, else the newest reference (value_retention.scorer_versions)."""
+    name = config["benchmarks"][bench].get("scorer_version") or config.get("scorer_version") or DEFAULT_VERSION
+    key = (f"benchmarks.{bench}.scorer_version" if config["benchmarks"][bench].get("scorer_version")
+           else "scorer_version")
+    return scorer_version(name, key=key).name
 
 
 def lineage(config: Mapping[str, Any], condition: str) -> list[str]:

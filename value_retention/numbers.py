@@ -277,6 +277,41 @@ def add_judges(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> 
              f"[{use(uses[1])}, {use(uses[2])}].", None, None, uses=uses)
 
 
+def add_grading(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> None:
+    """The scorer version and the unparseable grades: per benchmark, condition and judge."""
+    grading = stats.get("grading")
+    if not grading:
+        for suffix in ("ScorerVersion", "ScorerReference", "UnparseableRule", "NGrades", "NUnparseable",
+                       "UnparseablePercent"):
+            book.add(b + suffix, NOT_AVAILABLE, path, "grading")
+        book.add(f"{b}GradingStatement", "How the grades were read was not recorded.", path, "grading")
+        return
+    book.add(f"{b}ScorerVersion", code(grading["scorer_version"]), path, "grading.scorer_version")
+    book.add(f"{b}ScorerReference", latex_escape(grading["scorer"]["summary"]), path, "grading.scorer.summary")
+    book.add(f"{b}UnparseableRule", latex_escape(grading["scorer"]["unparseable_rule"]), path,
+             "grading.scorer.unparseable_rule")
+
+    def add_counts_at(stem: str, counts: Mapping[str, Any], key: str) -> None:
+        book.add(stem + "NGrades", str(counts["n_grades"]), path, f"{key}.n_grades")
+        book.add(stem + "NUnparseable", str(counts["n_unparseable"]), path, f"{key}.n_unparseable")
+        book.add(stem + "UnparseablePercent", or_na(fmt_number(counts["unparseable_percent"], 2)), path,
+                 f"{key}.unparseable_percent")
+
+    add_counts_at(b, grading, "grading")
+    for condition, counts in grading["by_condition"].items():
+        add_counts_at(macro_name(b, condition), counts, f"grading.by_condition.{condition}")
+        for judge, judge_counts in counts["judges"].items():
+            add_counts_at(macro_name(b, condition, judge), judge_counts,
+                          f"grading.by_condition.{condition}.judges.{judge}")
+    uses = [f"{b}Name", f"{b}ScorerVersion", f"{b}ScorerReference", f"{b}NUnparseable", f"{b}NGrades",
+            f"{b}UnparseablePercent", f"{b}UnparseableRule"]
+    book.add(f"{b}GradingStatement",
+             f"On {use(uses[0])}, the judge prompts and the grade rule are those of scorer version "
+             f"{use(uses[1])}, which reproduces {use(uses[2])}; {use(uses[3])} of {use(uses[4])} judge "
+             rf"replies ({use(uses[5])}\%) had no grade it can read, and were {use(uses[6])}.",
+             None, None, uses=uses)
+
+
 def add_sentences(book: MacroBook, b: str, stats: Mapping[str, Any]) -> None:
     """Condition-dependent prose, built from the macros above so every number stays audited."""
     items, uses = [], []
@@ -381,9 +416,12 @@ def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
         add_transfer(book, b, path, stats)
         add_mixed_model(book, b, path, stats)
         add_judges(book, b, path, stats)
+        add_grading(book, b, path, stats)
         add_sentences(book, b, stats)
     results = [f"{camel(bench)}Results" for bench in stats_by_bench]
     book.add("ResultsByBenchmark", " \\par ".join(use(name) for name in results), None, None, uses=results)
+    grading = [f"{camel(bench)}GradingStatement" for bench in stats_by_bench]
+    book.add("GradingMethods", " ".join(use(name) for name in grading), None, None, uses=grading)
     summary = [f"{camel(bench)}KeyContrastStatement" for bench in stats_by_bench]
     book.add("HeadlineSummary", "; ".join(f"on {use(camel(b) + 'Name')}, {use(s)}"
                                          for b, s in zip(stats_by_bench, summary)),

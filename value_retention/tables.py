@@ -15,7 +15,8 @@ Files written by :func:`write_tables` (see :data:`TABLES`):
 - ``table_dimensions.tex``: per dimension, difference from the reference condition (BH q);
 - ``table_mixedlm.tex``: the mixed model: convergence, warnings, interaction LR test;
 - ``table_published.tex``: published numbers (config ``references``) beside the reproduced ones;
-- ``table_conditions.tex``: the condition tree (config ``conditions``).
+- ``table_conditions.tex``: the condition tree (config ``conditions``);
+- ``table_grading.tex``: per condition and judge, the replies without a usable grade.
 """
 
 from __future__ import annotations
@@ -202,6 +203,36 @@ def conditions_table(conditions: Mapping[str, Mapping[str, Any]] | None) -> str:
     return tabular("@{}lllll@{}", header, [(None, rows)])
 
 
+def fmt_unparseable(counts: Mapping[str, Any] | None) -> str:
+    """``12/3,000 (0.40\\%)``: unparseable grades of all grades, with the rate."""
+    if not counts or is_missing(counts.get("unparseable_percent")):
+        return MISSING
+    return (f"{counts['n_unparseable']:,}/{counts['n_grades']:,} "
+            f"({fmt_number(counts['unparseable_percent'], 2)}\\%)")
+
+
+def grading_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+    """Per benchmark (titled with its scorer version) and condition: unparseable grades of all
+    grades per judge and in total. What an unparseable grade scored is the version's rule."""
+    judges = list(dict.fromkeys(judge for stats in stats_by_bench.values()
+                                for judge in ((stats.get("grading") or {}).get("judges") or {})))
+    header = ["Condition", *(stacked_header(judge) for judge in judges), "All judges"]
+    blocks = []
+    for bench, stats in stats_by_bench.items():
+        grading = stats.get("grading")
+        if not grading:
+            blocks.append((bench_label(bench), [[spanning(len(header), r"\textit{not recorded}")]]))
+            continue
+        title = (f"{bench_label(bench)}: scorer version \\texttt{{{latex_escape(grading['scorer_version'])}}}, "
+                 f"unparseable {latex_escape(grading['scorer']['unparseable_rule'])}")
+        rows = [[condition_label(condition),
+                 *(fmt_unparseable(counts["judges"].get(judge)) for judge in judges),
+                 fmt_unparseable(counts)]
+                for condition, counts in grading["by_condition"].items()]
+        blocks.append((title, rows))
+    return tabular("@{}l" + "c" * (len(judges) + 1) + "@{}", header, blocks)
+
+
 # --------------------------------------------------------------------------------------------
 # Writing them all.
 
@@ -216,6 +247,7 @@ def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | 
         "mixedlm": lambda: mixedlm_table(stats_by_bench),
         "published": lambda: published_table(stats_by_bench, references),
         "conditions": lambda: conditions_table(conditions),
+        "grading": lambda: grading_table(stats_by_bench),
     }
     written = []
     for name, path in zip(TABLES, table_files(outdir)):

@@ -5,10 +5,18 @@ several at once: WAL journaling lets them read while one writes, and a busy time
 wait their turn). Each answer is committed the moment it arrives, so a job that crashes or is
 killed keeps everything answered before it died.
 
-The key is the sha256 of the judge model, its base URL (if any), the sampling temperature, the
-answer's token limit (a shorter limit can cut a grade off) and the exact prompt text. Only
-successful responses are stored, whether or not their grade parses; API errors never are, so a
-transient failure is retried on the next run rather than remembered.
+The key is the sha256 of everything that decides an answer: the key scheme's version, the judge
+model, its base URL (if any), the sampling settings as sent (temperature, top_p and the answer's
+token limit, each null where the provider's default applies: a shorter limit can cut a grade off),
+the exact prompt text, and, when sampling is stochastic, which draw this is. A judge at temperature
+0 answers a prompt the same way every time, so identical prompts share one answer; at a positive
+temperature, or with the provider's default (Gemini's is 1.0), every epoch of every run is a draw
+of its own, as every call is in the reference, so the key names the run, the epoch and the draw
+index. ``KEY_SCHEME`` is in every key: responses stored under an older scheme (scheme 1 keyed
+stochastic draws of one prompt together) are never read as answers to a newer one.
+
+Only successful responses are stored, whether or not their grade parses; API errors never are,
+so a transient failure is retried on the next run rather than remembered.
 """
 
 from __future__ import annotations
@@ -18,16 +26,25 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 CACHE_FILE = "responses.sqlite"
 
 
-def cache_key(*, model: str, base_url: str | None, temperature: float, max_tokens: int, prompt: str) -> str:
-    """sha256 over a canonical JSON of everything that decides a judge's answer."""
-    identity = {"model": model, "base_url": base_url, "temperature": float(temperature),
-                "max_tokens": int(max_tokens), "prompt": prompt}
+KEY_SCHEME = 2
+
+
+def cache_key(*, model: str, base_url: str | None, sampling: Mapping[str, Any], prompt: str,
+              draw: Mapping[str, Any] | None = None) -> str:
+    """sha256 over a canonical JSON of everything that decides a judge's answer.
+
+    ``sampling`` holds the settings as sent (None: not sent); ``draw`` says which draw this is
+    (None for deterministic sampling, where every draw of a prompt is the same answer).
+    """
+    identity = {"scheme": KEY_SCHEME, "model": model, "base_url": base_url, "sampling": dict(sampling),
+                "prompt": prompt, "draw": dict(draw) if draw is not None else None}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -40,6 +40,9 @@ class TransformersJudge(ModelJudge):
         if not settings.get("model"):
             raise ConfigError("a transformers judge needs 'model' (hub id or local folder)",
                               key=f"judges.{name}.model")
+        if settings["max_tokens"] is None:
+            raise ConfigError("a transformers judge needs a number for 'max_tokens' (there is no provider "
+                              "default to fall back on)", key=f"judges.{name}.max_tokens")
         # Greedy decoding is deterministic, so the cache keys it as temperature 0.
         super().__init__(name, model=settings["model"], temperature=0.0, max_tokens=settings["max_tokens"],
                          base_url=None, cache=cache)

@@ -8,6 +8,9 @@ other API error (a bad request, a wrong key) and a transient one that outlasts t
 the whole job with a message naming the question, dimension and judge. A response without a
 parseable grade is not an error: it is kept (grade null, raw text saved) and counted by the caller.
 
+Sampling settings (``temperature``, ``top_p``, ``max_tokens``) are sent only where the config sets
+a number; absent or null leaves the provider's default, which is what the reference sends.
+
 The API key is read from the environment variable the config names (``api_key_env``) only when a
 request must be sent, so a fully cached re-run needs no key. Its value is never logged, written or
 put into an error message.
@@ -33,8 +36,10 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "api_key_env": "OPENAI_API_KEY",
-    "temperature": 0.0,
-    "max_tokens": 1024,
+    # Sampling left to the provider unless set, as the reference leaves it: null is not sent.
+    "temperature": None,
+    "top_p": None,
+    "max_tokens": None,
     "concurrency": 32,
     "timeout_s": 60.0,
     "retries": 5,
@@ -54,7 +59,8 @@ class OpenAIJudge(ModelJudge):
         if not settings.get("model"):
             raise ConfigError("an openai judge needs 'model'", key=f"judges.{name}.model")
         super().__init__(name, model=settings["model"], temperature=settings["temperature"],
-                         max_tokens=settings["max_tokens"], base_url=settings.get("base_url"), cache=cache)
+                         top_p=settings["top_p"], max_tokens=settings["max_tokens"],
+                         base_url=settings.get("base_url"), cache=cache)
         self.api_key_env = settings["api_key_env"]
         self.concurrency = int(settings["concurrency"])
         self.timeout_s = float(settings["timeout_s"])
@@ -123,8 +129,7 @@ class OpenAIJudge(ModelJudge):
         response = await client.chat.completions.create(
             model=self.model,
             messages=[{"role": "user", "content": item.prompt}],
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
+            **{name: value for name, value in self.sampling.items() if value is not None},
         )
         text = response.choices[0].message.content if response.choices else None
         usage = response.usage

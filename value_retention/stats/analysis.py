@@ -10,7 +10,9 @@ The layers, in the order a reader meets them in the output:
 4. ``transfer_ratio``: non-English gain / English gain with Fieller and bootstrap intervals;
 5. ``dimensions``: the exploratory per-dimension table, Benjamini-Hochberg across it;
 6. ``judges``: agreement between the panel's judges (null with one judge);
-7. ``seeds``: per condition and seed, the mean, so the seed spread is visible.
+7. ``seeds``: per condition and seed, the mean, so the seed spread is visible;
+8. ``grading``: the scorer version and the unparseable grades per condition and judge
+   (:mod:`.grading`, from the runs' score files).
 
 Everything is in percent (0-100). A value that cannot be estimated is null, and ``warnings`` says
 why; nothing is dropped without being counted there.
@@ -62,11 +64,14 @@ def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
-            conditions: Sequence[str] | None = None) -> dict[str, Any]:
+            conditions: Sequence[str] | None = None,
+            grading: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every statistic of one benchmark, as the plain dict written to ``O/stats/{bench}.json``.
 
     ``conditions`` (optional) is the config's condition order, which every block then follows;
-    without it conditions come in the order the scores list them.
+    without it conditions come in the order the scores list them. ``grading`` is the block
+    :func:`.grading.grading_summary` makes from the runs' score files (null, with a warning, when
+    not given).
     """
     spec = resolve_spec(spec)
     notes: list[str] = []
@@ -104,6 +109,8 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
     judges = judge_agreement(rows, spec["contrasts"], conf, n_boot, boot_seed, notes)
     if judges is None:
         notes.append("judges: fewer than two individual judges in the scores; agreement not defined")
+    if grading is None:
+        notes.append("grading: no score files of the runs were given; unparseable grades not reported")
     timer.lap("judge agreement")
 
     result = {
@@ -120,6 +127,7 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
         "judges": judges,
         "seeds": seed_summaries(cells),
         "seed_spread": seed_spread(cells),
+        "grading": dict(grading) if grading is not None else None,
         "counts": counts,
         "spec": spec,
         "method": METHOD_NOTE,
