@@ -1,5 +1,5 @@
-# Statistics per benchmark, then the figures, LaTeX tables and number macros the paper inputs, and
-# the exploration notebook of the tidy scores.
+# Statistics per benchmark, the claims' verdicts over all of them, then the figures, LaTeX tables
+# and number macros the paper inputs, and the exploration notebook of the tidy scores.
 
 from value_retention.outputs import figure_files, table_files
 
@@ -23,6 +23,24 @@ rule statistics:
         "../scripts/statistics.py"
 
 
+rule claims:
+    input:
+        stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
+    output:
+        claims=f"{OUT}/stats/claims.json",
+    log:
+        f"{LOGS}/claims.log",
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        benches=BENCHMARKS,
+        claims=config["analysis"].get("claims", {}),
+        confidence=config["analysis"].get("confidence"),
+        power=config["analysis"].get("power"),
+    script:
+        "../scripts/claims.py"
+
+
 rule figures:
     input:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
@@ -42,6 +60,7 @@ rule figures:
 rule tables:
     input:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
+        claims=rules.claims.output.claims,
     output:
         for_report(table_files(f"{OUT}/tables"), category="Tables"),
     log:
@@ -59,6 +78,7 @@ rule tables:
 rule numbers:
     input:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
+        claims=rules.claims.output.claims,
     output:
         numbers=f"{OUT}/paper/numbers.tex",
     log:

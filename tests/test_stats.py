@@ -115,7 +115,14 @@ def test_condition_means_by_hand():
     # Var = 2 * (35^2 + 35^2) / 4^2 = 306.25, SE = 17.5.
     assert a["all"]["mean"] == pytest.approx(57.5)
     assert a["all"]["se"] == pytest.approx(17.5)
-    assert a["all"]["ci_high"] == pytest.approx(57.5 + T_975_DF1 * 17.5)
+    # The score's interval is Korn-Graubard's: Clopper-Pearson at the effective size
+    # n = p(1-p)/Var * (z/t_1)^2 = 0.575 * 0.425 / 0.030625 * (1.95996 / 12.7062)^2, count x = p n.
+    n = 0.575 * 0.425 / 0.030625 * (scipy_stats.norm.ppf(0.975) / T_975_DF1) ** 2
+    x = 0.575 * n
+    assert a["all"]["ci_low"] == pytest.approx(100 * scipy_stats.beta.ppf(0.025, x, n - x + 1))
+    assert a["all"]["ci_high"] == pytest.approx(100 * scipy_stats.beta.ppf(0.975, x + 1, n - x))
+    assert a["all"]["interval"] == "korn_graubard" and a["all"]["degenerate"] is None
+    assert 0 <= a["all"]["ci_low"] < 57.5 < a["all"]["ci_high"] <= 100
     assert (a["all"]["n_questions"], a["all"]["n_clusters"]) == (4, 2)
     # english: 30 and 60, one per cluster: SD 21.213 / sqrt(2) = 15.
     assert a["english"]["mean"] == pytest.approx(45.0)
@@ -171,25 +178,25 @@ def test_a_group_identical_to_all_is_one_test_not_two():
     assert by_group["english"]["p_holm"] == by_group["all"]["p_holm"]
 
 
-def question_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """The headline layer's input (question x condition, percent), as analyse() builds it."""
-    return seed_means(epoch_means(overall_rows(check_scores(scores)[0])))
+def cell_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """The headline layer's input (question x condition x seed, percent), as analyse() builds it."""
+    return epoch_means(overall_rows(check_scores(scores)[0]))
 
 
 def test_bootstrap_is_seeded_and_sits_beside_the_t_interval():
-    questions = question_table(simulate_scores(n_items=15, item_condition_sd=3.0, seed=4))
+    cells = cell_table(simulate_scores(n_items=15, item_condition_sd=3.0, seed=4))
 
     def contrast(seed):
-        return contrast_rows(questions, [["treated", "base"]], 0.95, 300, seed, [])[0]
+        return contrast_rows(cells, [["treated", "base"]], 0.95, 300, seed, [])[0]
 
     row, row_again, row_other = contrast(7), contrast(7), contrast(8)
     assert (row["boot_ci_low"], row["boot_ci_high"]) == (row_again["boot_ci_low"], row_again["boot_ci_high"])
     assert row["boot_ci_low"] != row_other["boot_ci_low"]
     assert row["boot_ci_low"] < row["estimate"] < row["boot_ci_high"]
-    # The percentile interval is a little narrower than the t interval (normal, not t, tails) but
-    # of the same size.
+    assert row["boot_method"] == "bootstrap-t"
+    # The bootstrap-t interval estimates the t quantiles from the data: of the t interval's size.
     t_width, boot_width = row["ci_high"] - row["ci_low"], row["boot_ci_high"] - row["boot_ci_low"]
-    assert 0.6 < boot_width / t_width < 1.2
+    assert 0.7 < boot_width / t_width < 1.4
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,15 +225,21 @@ def test_fieller_when_the_denominator_may_be_zero():
     assert fieller_interval(0.5, 0.5, 1.0, 1.0, 0.0, 2.0) == {"low": None, "high": None, "status": "unbounded"}
 
 
-def test_no_ratio_is_claimed_when_the_english_gain_may_be_zero():
+def test_the_ratio_is_not_determined_when_the_english_gain_may_be_zero():
     scores = simulate_scores(n_items=20, effects={"base": 0.0, "treated": 0.0}, interaction={"treated": 12.0},
                              seed=11)
     result = analyse(scores, {**SPEC, "contrasts": [], "reference_condition": "base",
                               "transfer_ratio": ["treated", "base"]}, "sim")
     ratio = result["transfer_ratio"]
-    assert ratio["estimable"] is False and ratio["ratio"] is None
+    # The Fieller set is reported whatever its shape (its coverage holds only unconditionally),
+    # and says the ratio is not determined; the difference of gains is estimated all the same.
+    assert ratio["estimable"] is False
+    assert ratio["ratio"] == pytest.approx(ratio["gain_non_english"] / ratio["gain_english"])
     assert ratio["fieller"]["status"] in {"exclusive", "unbounded"}
-    assert "covers 0" in ratio["note"] and ratio["gain_non_english"] > 5
+    assert "covers 0" in ratio["note"] and "not determined" in ratio["note"] and ratio["gain_non_english"] > 5
+    difference = ratio["difference"]
+    assert difference["estimate"] == pytest.approx(ratio["gain_non_english"] - ratio["gain_english"])
+    assert difference["ci_low"] < 12 < difference["ci_high"] and difference["p"] < 0.01
     assert any(note.startswith("transfer_ratio treated - base") for note in result["warnings"])
 
 
@@ -236,15 +249,16 @@ def test_ratio_covariance_is_zero_without_shared_items_and_estimated_with_them()
                                interaction=interaction, seed=1)
     moru_like = simulate_scores(n_items=20, effects=effects, interaction=interaction,
                                 item_condition_sd=4.0, seed=1)
-    ratios = [transfer_ratio(question_table(scores), "treated", "base", 0.95, 300, 7, [])
-              for scores in (ahb_like, moru_like)]
+    ratios = [transfer_ratio(cell_table(scores), "treated", "base", 0.95, []) for scores in (ahb_like, moru_like)]
     assert ratios[0]["covariance"] == pytest.approx(0.0, abs=1e-12)
     assert ratios[1]["covariance"] > 0  # shared item effects move both gains
     for ratio in ratios:
         assert ratio["estimable"] and ratio["fieller"]["status"] == "bounded"
         assert ratio["ratio"] == pytest.approx(ratio["gain_non_english"] / ratio["gain_english"])
         assert ratio["fieller"]["low"] < ratio["ratio"] < ratio["fieller"]["high"]
-        assert ratio["bootstrap"]["low"] < ratio["ratio"] < ratio["bootstrap"]["high"]
+        # The difference of gains' variance is Var(a) + Var(b) - 2 Cov(a, b).
+        assert ratio["difference"]["se"] ** 2 == pytest.approx(
+            ratio["se_english"] ** 2 + ratio["se_non_english"] ** 2 - 2 * ratio["covariance"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,7 +453,8 @@ def test_output_follows_the_contract_and_is_strict_json(tiny_config):
     assert {"mean", "se", "ci_low", "ci_high", "n_questions", "n_clusters"} <= set(result["conditions"]["base"]["all"])
     assert len(result["contrasts"]) == 3 * len(tiny_config["analysis"]["contrasts"])
     assert {"condition", "minus", "group", "estimate", "se", "df", "ci_low", "ci_high", "p", "p_holm",
-            "boot_ci_low", "boot_ci_high", "n_pairs", "n_clusters"} == set(result["contrasts"][0])
+            "boot_ci_low", "boot_ci_high", "boot_method", "n_pairs", "n_clusters", "interval", "degenerate",
+            "n_seeds", "se_runs", "scope"} == set(result["contrasts"][0])
     assert {"statistic", "df", "p"} <= set(result["mixedlm"]["lr_interaction"])
     assert {"low", "high", "status"} == set(result["transfer_ratio"]["fieller"])
     assert 0 < result["conditions"]["base"]["all"]["mean"] < 100  # percent, not 0-1

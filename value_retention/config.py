@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .claims_spec import resolve_claims
 from .errors import ConfigError
 from .scorer_versions import DEFAULT_VERSION, scorer_version
 
@@ -95,6 +96,21 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
             if name not in conditions:
                 raise ConfigError(f"condition '{name}' is not declared", key=f"analysis.contrasts.{index}",
                                   source=source)
+    check_claims(config, source)
+
+
+def check_claims(config: Mapping[str, Any], source: str = "config") -> None:
+    """Each declared claim is well formed and names a declared benchmark and conditions."""
+    for claim in resolve_claims(config.get("analysis", {}).get("claims"), source=source):
+        key = f"analysis.claims.{claim['name']}"
+        if claim["benchmark"] not in config.get("benchmarks", {}):
+            raise ConfigError(f"benchmark '{claim['benchmark']}' is not declared under 'benchmarks' "
+                              f"(declared: {', '.join(config.get('benchmarks', {}))})", key=f"{key}.benchmark",
+                              source=source)
+        for name in (claim["condition"], claim["minus"]):
+            if name not in config["conditions"]:
+                raise ConfigError(f"condition '{name}' is not declared (declared: {', '.join(config['conditions'])})",
+                                  key=f"{key}.compare", source=source)
 
 
 def benchmark_scorer_version(config: Mapping[str, Any], bench: str) -> str:

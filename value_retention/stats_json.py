@@ -1,7 +1,9 @@
 """The statistics JSON: the one file format between the statistics and the figures, tables, numbers.
 
 ``O/stats/{bench}.json`` is written by the ``statistics`` rule (:func:`write`) and read by every
-later stage through :func:`read_all`; its layout is in docs/contracts.md ("Statistics"). Values
+later stage through :func:`read_all`; ``O/stats/claims.json``, the claims with their verdicts over
+every benchmark, is written by the ``claims`` rule (:func:`write_claims`) and read through
+:func:`read_claims`. Their layouts are in docs/contracts.md ("Statistics", "Claims"). Values
 are on the percent scale (0-100). The format's rule for missing values: a value the statistics
 could not estimate is ``null`` (its reason is in ``warnings``), and a language group without
 items has a ``null`` summary; :func:`is_missing` says whether a value is one of those. The
@@ -84,3 +86,19 @@ def group_summary(stats: Mapping[str, Any], condition: str, group: str) -> dict[
     if not summary or is_missing(summary.get("mean")):
         return None
     return summary
+
+
+# --------------------------------------------------------------------------------------------
+# The claims file, O/stats/claims.json: every declared claim with its verdict (the claims rule).
+
+def write_claims(path: str | os.PathLike, claims: Mapping[str, Any]) -> None:
+    """Write the claims file atomically, as strict JSON."""
+    write_json(path, claims)
+
+
+def read_claims(path: str | os.PathLike) -> dict[str, Any]:
+    """Read the claims file, checking that it is one."""
+    claims = read_json(path)
+    if not isinstance(claims, dict) or "claims" not in claims or "family" not in claims:
+        raise DataError("not a claims file: no 'claims' and 'family' blocks", path)
+    return claims

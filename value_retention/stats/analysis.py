@@ -3,15 +3,21 @@
 The layers, in the order a reader meets them in the output:
 
 1. ``conditions``: per condition and language group, the mean over questions (each question first
-   averaged over its epochs, then over seeds) with a cluster-robust t interval;
-2. ``contrasts``: the pre-declared paired contrasts, Holm-adjusted as one family
-   (``multiplicity.contrasts`` says what the family is);
-3. ``mixedlm``: the condition x language mixed model and its interaction test;
-4. ``transfer_ratio``: non-English gain / English gain with Fieller and bootstrap intervals;
-5. ``dimensions``: the exploratory per-dimension table, Benjamini-Hochberg across it;
-6. ``judges``: agreement between the panel's judges (null with one judge);
-7. ``seeds``: per condition and seed, the mean, so the seed spread is visible;
-8. ``grading``: the scorer version and the unparseable grades per condition and judge
+   averaged over its epochs, then over seeds) with an interval that stays within 0-100
+   (:mod:`.bounded`);
+2. ``contrasts``: the declared paired contrasts (descriptive), t and bootstrap-t intervals,
+   Holm-adjusted within themselves (``multiplicity.contrasts`` says what the family is);
+3. ``claims``: the tests of the declared claims on this benchmark (:mod:`.claims`; their Holm
+   family and verdicts are the ``claims`` rule's, over every benchmark);
+4. ``mixedlm``: the condition x language mixed model, its omnibus interaction test and the 1-df
+   interaction term of every claimed transfer;
+5. ``transfer_ratio``: the difference and the ratio of non-English and English gains;
+6. ``languages``: every language with enough questions, on its own;
+7. ``dimensions``: the exploratory per-dimension table, Benjamini-Hochberg across it;
+8. ``judges``: agreement between the panel's judges (null with one judge);
+9. ``seeds``, ``inference_scope``: per condition and seed, the mean; and what the intervals
+   describe (the training recipe with several seeds, the trained checkpoints with one);
+10. ``grading``: the scorer version and the unparseable grades per condition and judge
    (:mod:`.grading`, from the runs' score files).
 
 Everything is in percent (0-100). A value that cannot be estimated is null, and ``warnings`` says
@@ -29,11 +35,14 @@ import numpy as np
 import pandas as pd
 
 from .. import scores_csv
+from ..claims_spec import resolve_claims
 from ..errors import ConfigError, DataError
 from ..jsonl import plain
 from ..scores_csv import QUESTION
 from .agreement import judge_agreement
+from .claims import PAPER_T_TESTS, claim_tests
 from .contrasts import adjust_contrast_family, condition_summaries, contrast_rows, dimension_table
+from .languages import languages_block
 from .mixed import mixedlm_block
 from .ratio import transfer_ratio
 from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall_rows, seed_means
@@ -41,7 +50,8 @@ from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall
 log = logging.getLogger(__name__)
 
 DEFAULT_SPEC = {"confidence": 0.95, "bootstrap_samples": 1000, "bootstrap_seed": 0,
-                "reference_condition": None, "contrasts": [], "transfer_ratio": None}
+                "reference_condition": None, "contrasts": [], "transfer_ratio": None, "claims": {},
+                "paper_t_test": "welch", "power": 0.8, "min_language_items": 20}
 
 
 def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -59,7 +69,15 @@ def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ConfigError("a contrast is [condition, minus]", key=f"analysis.contrasts.{index}")
     if resolved["transfer_ratio"] is not None and len(resolved["transfer_ratio"]) != 2:
         raise ConfigError("must be [condition, minus]", key="analysis.transfer_ratio")
+    if resolved["paper_t_test"] not in PAPER_T_TESTS:
+        raise ConfigError(f"must be one of {', '.join(PAPER_T_TESTS)}", key="analysis.paper_t_test")
+    if not 0 < float(resolved["power"]) < 1:
+        raise ConfigError("must be between 0 and 1", key="analysis.power")
+    if int(resolved["min_language_items"]) < 2:
+        raise ConfigError("must be at least 2", key="analysis.min_language_items")
+    resolve_claims(resolved["claims"])  # raises on a malformed claim, naming its key
     resolved["contrasts"] = [list(pair) for pair in resolved["contrasts"]]
+    resolved["claims"] = dict(resolved["claims"] or {})
     return resolved
 
 
@@ -92,20 +110,30 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
     conf, n_boot, boot_seed = spec["confidence"], int(spec["bootstrap_samples"]), int(spec["bootstrap_seed"])
 
     timer = _Timer()
-    contrasts = contrast_rows(questions, spec["contrasts"], conf, n_boot, boot_seed, notes)
+    summaries = condition_summaries(cells, conf, notes)
+    contrasts = contrast_rows(cells, spec["contrasts"], conf, n_boot, boot_seed, notes)
     contrast_family = adjust_contrast_family(contrasts)
     timer.lap("conditions and contrasts")
-    mixedlm = mixedlm_block(cells, spec["reference_condition"], notes)
+    claims = resolve_claims(spec["claims"])
+    transfer_pairs = [[claim["condition"], claim["minus"]] for claim in claims
+                      if claim["test"] == "transfer" and claim["benchmark"] == benchmark]
+    if spec["transfer_ratio"] is not None:
+        transfer_pairs.append(list(spec["transfer_ratio"]))
+    mixedlm = mixedlm_block(cells, spec["reference_condition"], notes,
+                            pairs=list(map(list, dict.fromkeys(map(tuple, transfer_pairs)))), confidence=conf)
     timer.lap("mixed model")
+    claim_rows = claim_tests(cells, claims, benchmark, conf, spec["paper_t_test"],
+                             mixedlm["interaction_terms"], notes)
     ratio = None
     if spec["transfer_ratio"] is None:
         notes.append("transfer_ratio: not configured (analysis.transfer_ratio)")
     else:
-        ratio = transfer_ratio(questions, *spec["transfer_ratio"], conf, n_boot, boot_seed, notes)
-    dimension_questions = seed_means(epoch_means(dimension_rows(rows), by=["dimension"]), by=["dimension"])
-    dimensions, dimension_family = dimension_table(dimension_questions, spec["reference_condition"],
-                                                   conf, notes)
-    timer.lap("transfer ratio and dimensions")
+        ratio = transfer_ratio(cells, *spec["transfer_ratio"], conf, notes)
+    languages = languages_block(cells, int(spec["min_language_items"]), spec["reference_condition"], conf, notes)
+    timer.lap("claims, transfer and languages")
+    dimension_cells = epoch_means(dimension_rows(rows), by=["dimension"])
+    dimensions, dimension_family = dimension_table(dimension_cells, spec["reference_condition"], conf, notes)
+    timer.lap("dimensions")
     judges = judge_agreement(rows, spec["contrasts"], conf, n_boot, boot_seed, notes)
     if judges is None:
         notes.append("judges: fewer than two individual judges in the scores; agreement not defined")
@@ -118,15 +146,18 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
         "confidence": conf,
         "n_questions": int(questions[QUESTION].drop_duplicates().shape[0]),
         "n_clusters": int(questions["base_item"].nunique()),
-        "conditions": condition_summaries(questions, conf, notes),
+        "conditions": summaries,
         "contrasts": contrasts,
+        "claims": claim_rows,
         "multiplicity": {"contrasts": contrast_family, "dimensions": dimension_family},
         "mixedlm": mixedlm,
         "transfer_ratio": ratio,
+        "languages": languages,
         "dimensions": dimensions,
         "judges": judges,
         "seeds": seed_summaries(cells),
         "seed_spread": seed_spread(cells),
+        "inference_scope": inference_scope(cells),
         "grading": dict(grading) if grading is not None else None,
         "counts": counts,
         "spec": spec,
@@ -140,11 +171,29 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
 
 METHOD_NOTE = (
     "Unit: the question (question_id, language), averaged over epochs then seeds; cluster: base_item. "
-    "Means and paired contrasts: OLS on a constant with statsmodels' CRV1 cluster-robust covariance "
-    "(factor G/(G-1)*(N-1)/(N-K)), t intervals on G-1 df; cluster-bootstrap percentile intervals "
-    "resample base items. Holm across the declared contrast family; Benjamini-Hochberg across the "
-    "per-dimension table. Percent scale (0-100)."
+    "Variance of a mean or paired contrast: statsmodels' CRV1 cluster-robust covariance of an OLS on a "
+    "constant (factor G/(G-1)), plus, with several seeds, the run (seed) component estimated in two "
+    "stages (Satterthwaite df); contrasts pair conditions within seed. Score means (conditions, "
+    "languages, dimensions): Korn-Graubard intervals (Clopper-Pearson at the effective sample size, "
+    "df-adjusted), inside 0-100; differences: t intervals, beside a studentized cluster bootstrap "
+    "(bootstrap-t) over base items. Claims: two-sided t tests, TOST for equivalence, the difference of "
+    "gains for transfer; Holm within the claims only (the claims rule). Descriptive contrasts: Holm "
+    "within themselves; per-dimension table: Benjamini-Hochberg. Judge agreement: nominal alpha, "
+    "percentile bootstrap over base items. Percent scale (0-100)."
 )
+
+
+def inference_scope(cells: pd.DataFrame) -> dict[str, Any]:
+    """What the intervals describe: the training recipe (several seeds) or these checkpoints (one)."""
+    n_seeds = int(cells.groupby("condition")["seed"].nunique().max())
+    if n_seeds > 1:
+        statement = (f"Each condition was trained {n_seeds} times (seeds); the intervals include the "
+                     "run-to-run variation, so they describe the training recipe.")
+    else:
+        statement = ("Each condition was trained once (one seed), so the intervals describe these trained "
+                     "checkpoints: they account for the sampling of questions and answers, not for the "
+                     "variation between training runs.")
+    return {"n_seeds": n_seeds, "scope": "recipe" if n_seeds > 1 else "checkpoints", "statement": statement}
 
 
 def in_condition_order(rows: pd.DataFrame, conditions: Sequence[str] | None, notes: list[str]) -> pd.DataFrame:

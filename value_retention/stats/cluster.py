@@ -1,4 +1,4 @@
-"""Means with cluster-robust standard errors, and the cluster bootstrap.
+"""Means with cluster-robust standard errors, the run (seed) component, and the bootstrap-t.
 
 The unit of inference is the question, but questions are not independent: on MORU the same base
 item is asked in three languages, and a model that gets an item right in English tends to get it
@@ -18,59 +18,112 @@ is exactly the textbook s^2/N with N - 1 degrees of freedom, i.e. the one-sample
 equal-sized clusters it is exactly the t test on the G cluster means, which is why the interval
 keeps its nominal coverage even with few clusters.
 
-The cluster bootstrap resamples base items with replacement (all of an item's questions come
-along together) and recomputes the question-weighted mean; its percentile interval is reported
-beside the t interval, as a check that does not lean on normality when clusters are few.
+Several seeds (:mod:`.runs`): given each question's value per seed, the variance gains the run
+component sigma^2_run / S, so the interval describes the training recipe rather than these S
+checkpoints, on Satterthwaite degrees of freedom. With one seed the interval describes the
+trained checkpoints, and ``scope`` says so.
+
+The bootstrap-t (studentized cluster bootstrap) resamples base items with replacement (all of an
+item's questions come along together), and in each resample computes the mean *and* its CRV1
+standard error; the interval inverts the resampled t statistics, [m - q_hi se, m - q_lo se]. A
+percentile interval of the resampled means has the right width only for large G: with 6-10
+clusters its coverage falls to about 0.85, while the bootstrap-t stays near nominal (tests and
+``bench/stats_coverage.py`` show both).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats as scipy_stats
+
+from .runs import run_variance, satterthwaite_df
+
+CHECKPOINTS, RECIPE = "checkpoints", "recipe"
 
 
 @dataclass(frozen=True)
 class ClusterEstimate:
-    """A mean over questions with its cluster-robust t inference; ``note`` says why a field is None."""
+    """A mean over questions with its inference; ``note`` says why a field is None.
+
+    ``se`` is the whole standard error; ``se_runs`` its run (seed) part, None with one seed.
+    ``scope`` is what the interval describes: ``checkpoints`` (one seed) or ``recipe``.
+    ``interval`` names the method of ``ci_low``/``ci_high`` (``t``, or ``korn_graubard`` for a
+    score, :mod:`.bounded`), and ``degenerate`` says when the data allow no ordinary interval
+    (``all 0``, ``all 100``, ``all equal``).
+    """
 
     estimate: float | None
     se: float | None
-    df: int | None
+    df: float | None
     ci_low: float | None
     ci_high: float | None
     p: float | None
     n: int
     n_clusters: int
     note: str | None = None
+    n_seeds: int = 1
+    se_runs: float | None = None
+    scope: str = CHECKPOINTS
+    interval: str = "t"
+    degenerate: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def cluster_mean(values, clusters, confidence: float) -> ClusterEstimate:
-    """Mean of ``values`` with a CRV1 cluster-robust SE, a t interval on G - 1 df, and the p-value
-    of "mean = 0" (the one that matters for paired differences)."""
+def cr_variance(values: np.ndarray, clusters) -> tuple[float, int]:
+    """The CRV1 variance of the mean of ``values`` and its G - 1 degrees of freedom (statsmodels)."""
+    codes, _ = pd.factorize(np.asarray(clusters))
+    fit = sm.OLS(values, np.ones((len(values), 1))).fit(cov_type="cluster", cov_kwds={"groups": codes},
+                                                        use_t=True)
+    return float(fit.bse[0]) ** 2, int(fit.df_resid_inference)
+
+
+def cluster_mean(values, clusters, confidence: float, seed_values=None) -> ClusterEstimate:
+    """Mean of ``values`` with a CRV1 cluster-robust SE, a t interval, and the p-value of
+    "mean = 0" (the one that matters for paired differences).
+
+    ``seed_values`` (optional, questions x seeds, NaN where a question has no value in a seed)
+    adds the run component when it has two or more seeds; ``values`` are then its row means.
+    """
     values = np.asarray(values, dtype=float)
     codes, uniques = pd.factorize(np.asarray(clusters))
     n, n_clusters = len(values), len(uniques)
+    n_seeds = 1 if seed_values is None else int(np.asarray(seed_values).shape[1])
+    scope = RECIPE if n_seeds > 1 else CHECKPOINTS
     if n == 0:
-        return ClusterEstimate(None, None, None, None, None, None, 0, 0, "no questions")
+        return ClusterEstimate(None, None, None, None, None, None, 0, 0, "no questions", n_seeds, scope=scope)
     mean = float(values.mean())
     if n_clusters < 2:
         return ClusterEstimate(mean, None, None, None, None, None, n, n_clusters,
-                               "fewer than 2 clusters: no cluster-robust standard error")
-    fit = sm.OLS(values, np.ones((n, 1))).fit(cov_type="cluster", cov_kwds={"groups": codes},
-                                              use_t=True)
-    se, df = float(fit.bse[0]), int(fit.df_resid_inference)  # df = G - 1
+                               "fewer than 2 clusters: no cluster-robust standard error", n_seeds, scope=scope)
+    variance, df = cr_variance(values, codes)
+    se_runs, note = None, None
+    if n_seeds > 1:
+        runs = run_variance(np.asarray(seed_values, dtype=float), codes)
+        if runs is None:
+            note = "the run (seed) component needs 2 questions scored in every seed; left out"
+            scope = CHECKPOINTS
+        else:
+            run_part, run_df = runs
+            df = satterthwaite_df([(variance, df), (run_part, run_df)])
+            variance += run_part
+            se_runs = math.sqrt(run_part)
+    se = math.sqrt(variance)
     if not se > 0:
         return ClusterEstimate(mean, 0.0, df, mean, mean, None, n, n_clusters,
-                               "every value is the same: zero variance, no test")
-    low, high = fit.conf_int(alpha=1 - confidence)[0]
-    return ClusterEstimate(mean, se, df, float(low), float(high), float(fit.pvalues[0]), n, n_clusters)
+                               "every value is the same: zero variance, no test", n_seeds, se_runs, scope,
+                               degenerate="all equal")
+    t_crit = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
+    p = float(2 * scipy_stats.t.sf(abs(mean) / se, df))
+    return ClusterEstimate(mean, se, df, mean - t_crit * se, mean + t_crit * se, p, n, n_clusters, note,
+                           n_seeds, se_runs, scope)
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,27 +143,12 @@ def cluster_weights(clusters, n_samples: int, rng: np.random.Generator) -> tuple
     """Cluster codes per row, and an (n_samples, G) matrix: how often each cluster is drawn.
 
     Drawing G clusters with replacement is a multinomial draw of counts, which lets every
-    resample's mean be computed at once as a weighted sum of per-cluster totals.
+    resample's statistics be computed at once from per-cluster totals.
     """
     codes, uniques = pd.factorize(np.asarray(clusters))
     n_clusters = len(uniques)
     weights = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_samples)
     return codes, weights
-
-
-def resampled_means(values, codes: np.ndarray, weights: np.ndarray, where=None) -> np.ndarray:
-    """The question-weighted mean of ``values`` in each resample (NaN where a resample has none).
-
-    ``where`` (a boolean mask) restricts the mean to some rows, while the clusters are still drawn
-    jointly: that keeps an item's questions in different groups together in every resample.
-    """
-    values = np.asarray(values, dtype=float)
-    where = np.ones(len(values), dtype=bool) if where is None else np.asarray(where, dtype=bool)
-    n_clusters = weights.shape[1]
-    totals = np.bincount(codes[where], weights=values[where], minlength=n_clusters)
-    counts = np.bincount(codes[where], minlength=n_clusters).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (weights @ totals) / (weights @ counts)
 
 
 def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
@@ -123,10 +161,46 @@ def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float | N
     return float(low), float(high)
 
 
-def bootstrap_mean_interval(values, clusters, confidence: float, n_samples: int,
-                            rng: np.random.Generator) -> tuple[float | None, float | None]:
-    """Cluster-bootstrap percentile interval of the mean of ``values``."""
+def resampled_mean_and_variance(values, codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's mean and CRV1 variance of the mean, from per-cluster totals.
+
+    A cluster drawn k times counts as k clusters, so with totals T_g and sizes n_g,
+    N* = sum w_g n_g, m* = sum w_g T_g / N*, and
+    Var* = G/(G-1) * sum_g w_g (T_g - n_g m*)^2 / N*^2, expanded into three weighted sums.
+    """
+    values = np.asarray(values, dtype=float)
+    n_clusters = weights.shape[1]
+    totals = np.bincount(codes, weights=values, minlength=n_clusters)
+    sizes = np.bincount(codes, minlength=n_clusters).astype(float)
+    weights = weights.astype(float)
+    n_star = weights @ sizes
+    means = (weights @ totals) / n_star
+    squares = weights @ (totals ** 2) - 2 * means * (weights @ (totals * sizes)) + means ** 2 * (weights @ sizes ** 2)
+    variances = n_clusters / (n_clusters - 1) * np.maximum(squares, 0.0) / n_star ** 2
+    return means, variances
+
+
+def bootstrap_t_interval(values, clusters, confidence: float, n_samples: int,
+                         rng: np.random.Generator) -> tuple[float | None, float | None]:
+    """Studentized cluster-bootstrap interval of the mean of ``values`` (None, None if undefined).
+
+    A resample whose standard error is 0 (one cluster drawn G times) has an infinite t statistic
+    unless its mean equals the estimate; order statistics (``inverted_cdf``) keep such draws in
+    the tails where they belong instead of interpolating with them.
+    """
+    values = np.asarray(values, dtype=float)
     if len(values) == 0 or len(pd.unique(np.asarray(clusters))) < 2:
         return None, None
     codes, weights = cluster_weights(clusters, n_samples, rng)
-    return percentile_interval(resampled_means(values, codes, weights), confidence)
+    estimate, _ = resampled_mean_and_variance(values, codes, np.ones((1, weights.shape[1])))
+    means, variances = resampled_mean_and_variance(values, codes, weights)
+    mean = float(estimate[0])
+    se = math.sqrt(cr_variance(values, codes)[0])
+    if not se > 0:
+        return None, None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_stats = (means - mean) / np.sqrt(variances)
+    t_stats[np.isclose(means, mean, rtol=0, atol=1e-12 * max(1.0, abs(mean)))] = 0.0
+    tail = (1 - confidence) / 2
+    q_low, q_high = np.quantile(t_stats, [tail, 1 - tail], method="inverted_cdf")
+    return float(mean - q_high * se), float(mean - q_low * se)

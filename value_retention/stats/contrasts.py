@@ -1,13 +1,17 @@
 """The headline layer: condition means, paired contrasts, and the per-dimension table.
 
-A contrast "A minus B" is estimated on paired per-question differences: only questions that both
-conditions answered enter, each contributes A(q) - B(q), and the mean difference gets the
-cluster-robust t inference of :mod:`.cluster` plus a cluster-bootstrap percentile interval.
+A condition's mean score gets the bounded interval of :mod:`.bounded` (it stays within 0-100 and
+keeps its coverage near the floor and the ceiling). A contrast "A minus B" is estimated on paired
+per-question differences, paired within seed (seed s of every condition descends from the same
+run): only questions that both conditions answered enter, each contributes A(q) - B(q), and the
+mean difference gets the cluster-robust t inference of :mod:`.cluster` (with the run component
+when there are several seeds) plus a studentized cluster-bootstrap (bootstrap-t) interval.
 Pairing removes the (large) between-question variation in difficulty from the comparison.
 
-Multiplicity: the pre-declared contrasts, in every language group that has data, form one family
-adjusted by Holm (strong control of the family-wise error rate). The per-dimension table is
-exploratory, so it gets Benjamini-Hochberg (false discovery rate) across the whole table.
+Multiplicity: the declared contrasts are descriptive. They form one family adjusted by Holm
+within themselves, in every language group that has data; the confirmatory family is the claims'
+(:mod:`.claims`). The per-dimension table is exploratory, so it gets Benjamini-Hochberg (false
+discovery rate) across the whole table.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from statsmodels.stats.multitest import multipletests
 
 from ..scores_csv import QUESTION
 from ..stats_json import GROUPS
-from .cluster import bootstrap_mean_interval, cluster_mean, derived_rng
-from .tidy import select_group
+from .bounded import score_mean
+from .cluster import ClusterEstimate, bootstrap_t_interval, cluster_mean, derived_rng
+from .tidy import seed_matrix, select_group
 
 
 def paired_differences(questions: pd.DataFrame, condition: str, minus: str,
@@ -31,13 +36,47 @@ def paired_differences(questions: pd.DataFrame, condition: str, minus: str,
     Returns the differences (column ``diff``, plus the question's base item and language group)
     and how many questions of each side had no partner.
     """
-    keys = [*QUESTION, "base_item", "language_group", *by]
-    left = questions.loc[questions["condition"] == condition, [*keys, "percent"]]
-    right = questions.loc[questions["condition"] == minus, [*keys, "percent"]]
+    return _paired(questions, condition, minus, [*QUESTION, "base_item", "language_group", *by])
+
+
+def paired_cells(cells: pd.DataFrame, condition: str, minus: str,
+                 by: Sequence[str] = ()) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per question and seed (and ``by`` key), ``condition`` minus ``minus`` within the seed.
+
+    Returns the differences (column ``diff``, with the question's base item, language group and
+    seed) and, per side, how many of its (question, seed) cells had no partner.
+    """
+    return _paired(cells, condition, minus, [*QUESTION, "base_item", "language_group", "seed", *by])
+
+
+def _paired(frame: pd.DataFrame, condition: str, minus: str, keys: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    left = frame.loc[frame["condition"] == condition, [*keys, "percent"]]
+    right = frame.loc[frame["condition"] == minus, [*keys, "percent"]]
     both = left.merge(right, on=keys, suffixes=("_a", "_b"), how="inner")
     both["diff"] = both["percent_a"] - both["percent_b"]
     unpaired = {condition: len(left) - len(both), minus: len(right) - len(both)}
     return both[[*keys, "diff"]], unpaired
+
+
+def over_seeds(frame: pd.DataFrame, value: str, confidence: float, bounded: bool = False,
+               ) -> tuple[ClusterEstimate, pd.DataFrame]:
+    """The estimate of the mean of ``value`` over questions, from one row per (question, seed).
+
+    ``bounded`` gives a score's interval (:func:`.bounded.score_mean`), otherwise the t interval
+    of a difference. Returns the estimate and the per-question values it averaged.
+    """
+    if frame.empty:
+        return cluster_mean([], [], confidence), frame.assign(n_seeds=[])
+    questions, seed_values = seed_matrix(frame, value)
+    estimator = score_mean if bounded else cluster_mean
+    return estimator(questions[value], questions["base_item"], confidence, seed_values), questions
+
+
+def estimate_fields(estimate: ClusterEstimate) -> dict:
+    """The inference fields every summary and contrast row of the statistics JSON carries."""
+    return {"se": estimate.se, "df": estimate.df, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
+            "interval": estimate.interval, "degenerate": estimate.degenerate,
+            "n_seeds": estimate.n_seeds, "se_runs": estimate.se_runs, "scope": estimate.scope}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -57,22 +96,23 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
 # --------------------------------------------------------------------------------------------
 # Condition means.
 
-def condition_summaries(questions: pd.DataFrame, confidence: float, notes: list[str]) -> dict:
-    """Per condition and language group: mean over questions, cluster-robust SE and t interval."""
+def condition_summaries(cells: pd.DataFrame, confidence: float, notes: list[str]) -> dict:
+    """Per condition and language group: mean over questions with its bounded interval.
+
+    ``cells`` has one row per (condition, seed, question); seeds are averaged per question, and
+    with several seeds the interval includes the run component (:mod:`.runs`).
+    """
     summaries = {}
-    for condition in pd.unique(questions["condition"]):
-        rows = questions[questions["condition"] == condition]
+    for condition in pd.unique(cells["condition"]):
+        rows = cells[cells["condition"] == condition]
         summaries[condition] = {}
         for group in GROUPS:
-            subset = select_group(rows, group)
-            estimate = cluster_mean(subset["percent"], subset["base_item"], confidence)
+            estimate, _ = over_seeds(select_group(rows, group), "percent", confidence, bounded=True)
             if estimate.note:
                 notes.append(f"conditions.{condition}.{group}: {estimate.note}")
             summaries[condition][group] = {
-                "mean": estimate.estimate, "se": estimate.se, "df": estimate.df,
-                "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
+                "mean": estimate.estimate, **estimate_fields(estimate),
                 "n_questions": estimate.n, "n_clusters": estimate.n_clusters,
-                "n_seeds": int(subset["n_seeds"].max()) if len(subset) else 0,
             }
     return summaries
 
@@ -80,7 +120,7 @@ def condition_summaries(questions: pd.DataFrame, confidence: float, notes: list[
 # --------------------------------------------------------------------------------------------
 # Pre-declared contrasts.
 
-def contrast_rows(questions: pd.DataFrame, contrasts: Sequence[Sequence[str]], confidence: float,
+def contrast_rows(cells: pd.DataFrame, contrasts: Sequence[Sequence[str]], confidence: float,
                   bootstrap_samples: int, bootstrap_seed: int, notes: list[str]) -> list[dict]:
     """One row per declared contrast and language group (the contract's ``contrasts`` list).
 
@@ -89,39 +129,38 @@ def contrast_rows(questions: pd.DataFrame, contrasts: Sequence[Sequence[str]], c
     Pass the rows to :func:`adjust_contrast_family` next: it fills ``p_holm`` and removes the
     private ``_questions`` key each row carries until then.
     """
-    present = set(questions["condition"])
+    present = set(cells["condition"])
     rows = []
     for condition, minus in contrasts:
         absent = [name for name in (condition, minus) if name not in present]
         if absent:
             notes.append(f"contrast {condition} - {minus}: no scores for {', '.join(absent)}")
-        diffs, unpaired = paired_differences(questions, condition, minus)
+        diffs, unpaired = paired_cells(cells, condition, minus)
         if not absent and any(unpaired.values()):
             notes.append(f"contrast {condition} - {minus}: questions without a partner left out "
-                         f"({', '.join(f'{name}: {n}' for name, n in unpaired.items())})")
+                         f"({', '.join(f'{name}: {n}' for name, n in unpaired.items())} question x seed cells)")
         for group in GROUPS:
-            subset = select_group(diffs, group)
-            rows.append(_contrast_row(subset, condition, minus, group, confidence, bootstrap_samples,
-                                      derived_rng(bootstrap_seed, "contrast", condition, minus, group),
-                                      notes))
+            rows.append(contrast_row(select_group(diffs, group), condition, minus, group, confidence,
+                                     bootstrap_samples,
+                                     derived_rng(bootstrap_seed, "contrast", condition, minus, group), notes))
     return rows
 
 
-def _contrast_row(diffs: pd.DataFrame, condition: str, minus: str, group: str, confidence: float,
-                  bootstrap_samples: int, rng: np.random.Generator, notes: list[str]) -> dict:
-    estimate = cluster_mean(diffs["diff"], diffs["base_item"], confidence)
+def contrast_row(diffs: pd.DataFrame, condition: str, minus: str, group: str, confidence: float,
+                 bootstrap_samples: int, rng: np.random.Generator, notes: list[str]) -> dict:
+    """A paired contrast from per-seed differences: t inference and the bootstrap-t interval."""
+    estimate, questions = over_seeds(diffs, "diff", confidence)
     if estimate.note:
         notes.append(f"contrast {condition} - {minus} ({group}): {estimate.note}")
-    boot_low, boot_high = bootstrap_mean_interval(diffs["diff"], diffs["base_item"], confidence,
-                                                  bootstrap_samples, rng)
+    boot_low, boot_high = (None, None) if questions.empty else bootstrap_t_interval(
+        questions["diff"], questions["base_item"], confidence, bootstrap_samples, rng)
     return {
         "condition": condition, "minus": minus, "group": group,
-        "estimate": estimate.estimate, "se": estimate.se, "df": estimate.df,
-        "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "p": estimate.p, "p_holm": None,
-        "boot_ci_low": boot_low, "boot_ci_high": boot_high,
+        "estimate": estimate.estimate, **estimate_fields(estimate), "p": estimate.p, "p_holm": None,
+        "boot_ci_low": boot_low, "boot_ci_high": boot_high, "boot_method": "bootstrap-t",
         "n_pairs": estimate.n, "n_clusters": estimate.n_clusters,
         # Which questions were compared, so identical tests are counted once in the family.
-        "_questions": frozenset(zip(diffs["question_id"], diffs["language"])),
+        "_questions": frozenset(zip(questions["question_id"], questions["language"])),
     }
 
 
@@ -146,34 +185,35 @@ def adjust_contrast_family(rows: list[dict]) -> dict:
         "size": len(tests),
         "members": [" / ".join(f"{row['condition']} - {row['minus']} ({row['group']})" for row in members)
                     for members in tests.values()],
-        "definition": "every pre-declared contrast (analysis.contrasts) in every language group "
-                      "(all, english, non_english) that has paired questions and a finite p-value; "
-                      "rows comparing identical question sets count once",
+        "definition": "descriptive: every declared contrast (analysis.contrasts) in every language "
+                      "group (all, english, non_english) that has paired questions and a finite p-value; "
+                      "rows comparing identical question sets count once. The confirmatory family is "
+                      "the claims' (analysis.claims)",
     }
 
 
 # --------------------------------------------------------------------------------------------
 # The exploratory per-dimension table.
 
-def dimension_table(dimension_questions: pd.DataFrame, reference: str | None, confidence: float,
+def dimension_table(dimension_cells: pd.DataFrame, reference: str | None, confidence: float,
                     notes: list[str]) -> tuple[list[dict], dict]:
-    """Per condition x dimension: mean [CI]; paired difference from ``reference`` with p and BH q.
+    """Per condition x dimension: mean [bounded CI]; paired difference from ``reference`` with p and BH q.
 
-    ``dimension_questions`` has one row per (condition, question, dimension): score(q, d)
-    averaged over epochs, then seeds. Only questions tagged with the dimension enter its rows.
+    ``dimension_cells`` has one row per (condition, seed, question, dimension): score(q, d)
+    averaged over epochs. Only questions tagged with the dimension enter its rows.
     """
     family = {"method": "fdr_bh", "size": 0,
               "definition": f"every condition x dimension difference from '{reference}' with a p-value"}
-    if dimension_questions.empty:
+    if dimension_cells.empty:
         notes.append("dimensions: the scores hold no per-dimension panel rows")
         return [], family
-    if reference is not None and reference not in set(dimension_questions["condition"]):
+    if reference is not None and reference not in set(dimension_cells["condition"]):
         notes.append(f"dimensions: reference condition '{reference}' has no scores; no differences")
         reference = None
     rows = []
-    for dimension in pd.unique(dimension_questions["dimension"]):
-        tagged = dimension_questions[dimension_questions["dimension"] == dimension]
-        for condition in pd.unique(dimension_questions["condition"]):
+    for dimension in pd.unique(dimension_cells["dimension"]):
+        tagged = dimension_cells[dimension_cells["dimension"] == dimension]
+        for condition in pd.unique(dimension_cells["condition"]):
             own = tagged[tagged["condition"] == condition]
             if own.empty:
                 continue
@@ -187,17 +227,18 @@ def dimension_table(dimension_questions: pd.DataFrame, reference: str | None, co
 
 def _dimension_row(tagged: pd.DataFrame, own: pd.DataFrame, condition: str, dimension: str,
                    reference: str | None, confidence: float, notes: list[str]) -> dict:
-    mean = cluster_mean(own["percent"], own["base_item"], confidence)
+    mean, _ = over_seeds(own, "percent", confidence, bounded=True)
     row = {"condition": condition, "dimension": dimension, "mean": mean.estimate, "se": mean.se,
-           "ci_low": mean.ci_low, "ci_high": mean.ci_high, "n_questions": mean.n,
+           "ci_low": mean.ci_low, "ci_high": mean.ci_high, "interval": mean.interval,
+           "degenerate": mean.degenerate, "n_questions": mean.n,
            "diff": None, "diff_ci_low": None, "diff_ci_high": None, "p": None, "p_bh": None,
            "n_pairs": 0}
     if mean.note:
         notes.append(f"dimensions.{condition}.{dimension}: {mean.note}")
     if reference is None or condition == reference:
         return row
-    diffs, _ = paired_differences(tagged, condition, reference, by=["dimension"])
-    diff = cluster_mean(diffs["diff"], diffs["base_item"], confidence)
+    diffs, _ = paired_cells(tagged, condition, reference, by=["dimension"])
+    diff, _ = over_seeds(diffs, "diff", confidence)
     if diff.note:
         notes.append(f"dimensions.{condition}.{dimension} - {reference}: {diff.note}")
     row.update(diff=diff.estimate, diff_ci_low=diff.ci_low, diff_ci_high=diff.ci_high, p=diff.p,

@@ -22,10 +22,16 @@ Choices and the reasons for them (docs/design.md, "Statistics"):
 - When every base item holds a single question (AHB: one language per item) the item x language
   component is the base-item intercept under another name and is not identified: it is dropped
   and the reason recorded. With a single language group there is no interaction to test.
+- The claimed interaction is one degree of freedom, not the omnibus test: for a pair (A, B) it is
+  the difference of the two conditions' interaction coefficients (one of them 0 when it is the
+  baseline), a Wald test from the REML fixed effects' covariance (``interaction_terms``). It is
+  the model-based twin of the difference of gains in :mod:`.ratio`.
 - Seed labels are shared along the condition tree (seed s of every post-trained model descends
   from seed s of the mid-trained one), so the seed component is a per-item, per-lineage deviation.
   statsmodels nests components within groups, so a seed effect crossed with all items cannot be
-  expressed here; the seed-level means are reported separately (``seeds``).
+  expressed here, and neither can a run (condition x seed) effect crossed with the items; so the
+  model's intervals describe the trained checkpoints, and the claims' recipe-level inference is
+  the two-stage analysis of :mod:`.runs`. The seed-level means are reported separately (``seeds``).
 - Optimiser: Powell first, then L-BFGS. statsmodels' default gradient chain (BFGS, L-BFGS, CG)
   stalled on simulated MORU-sized data with a variance component at 0, where Powell converged to a
   higher likelihood. Every warning the fits raise (convergence, boundary, singular Hessian) is
@@ -37,6 +43,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -114,14 +121,50 @@ def summarise_fit(fit) -> dict:
     variance = {"base_item": float(fit.cov_re.iloc[0, 0]),
                 **{name: float(value) for name, value in zip(fit.model.exog_vc.names, fit.vcomp)},
                 "residual": float(fit.scale)}
+    names = list(fit.fe_params.index)
     return {"params": {name: float(value) for name, value in fit.fe_params.items()},
             "bse": {name: float(value) for name, value in fit.bse_fe.items()},
             "variance_components": variance, "converged": bool(fit.converged),
-            "llf": float(fit.llf)}
+            "llf": float(fit.llf),
+            # private: the fixed effects' covariance, for the 1-df interaction terms
+            "_cov_fe": pd.DataFrame(np.asarray(fit.cov_params())[:len(names), :len(names)],
+                                    index=names, columns=names)}
 
 
-def mixedlm_block(cells: pd.DataFrame, reference: str | None, notes: list[str]) -> dict:
-    """The contract's ``mixedlm`` block (REML estimates, the interaction's ML likelihood-ratio test)."""
+def interaction_term_name(condition: str) -> str:
+    return f"C(condition)[T.{condition}]:C(language_group)[T.non_english]"
+
+
+def interaction_term(fit: dict, condition: str, minus: str, reference: str, confidence: float) -> dict:
+    """The 1-df interaction of ``condition`` minus ``minus``: how much larger its gain is off English."""
+    row = {"condition": condition, "minus": minus, "estimate": None, "se": None, "z": None, "p": None,
+           "ci_low": None, "ci_high": None, "method": "Wald, REML fixed effects"}
+    cov = fit["_cov_fe"]
+    weights = pd.Series(0.0, index=cov.index)
+    for name, sign in ((condition, 1.0), (minus, -1.0)):
+        if name == reference:
+            continue
+        term = interaction_term_name(name)
+        if term not in weights.index:
+            row["note"] = f"no term {term} in the model"
+            return row
+        weights[term] += sign
+    estimate = float(sum(weights[name] * fit["params"][name] for name in weights.index))
+    variance = float(weights.to_numpy() @ cov.to_numpy() @ weights.to_numpy())
+    if not variance > 0:
+        row["note"] = "the term's variance is not positive"
+        return row
+    se = variance ** 0.5
+    z_crit = float(scipy_stats.norm.ppf(0.5 + confidence / 2))
+    row.update(estimate=estimate, se=se, z=estimate / se, p=float(2 * scipy_stats.norm.sf(abs(estimate) / se)),
+               ci_low=estimate - z_crit * se, ci_high=estimate + z_crit * se)
+    return row
+
+
+def mixedlm_block(cells: pd.DataFrame, reference: str | None, notes: list[str],
+                  pairs: Sequence[Sequence[str]] = (), confidence: float = 0.95) -> dict:
+    """The contract's ``mixedlm`` block (REML estimates, the interaction's ML likelihood-ratio test,
+    and the 1-df interaction term of every (condition, minus) in ``pairs``)."""
     data = model_frame(cells, reference)
     vc_formula, dropped = variance_components(data)
     n_conditions = data["condition"].nunique()
@@ -133,7 +176,8 @@ def mixedlm_block(cells: pd.DataFrame, reference: str | None, notes: list[str]) 
              "reference_condition": data["condition"].cat.categories[0] if n_conditions else None,
              "dropped_components": dropped, "params": {}, "bse": {}, "variance_components": {},
              "converged": None, "n_obs": int(len(data)), "n_groups": int(data["base_item"].nunique()),
-             "warnings": [], "lr_interaction": None, "lr_interaction_note": None}
+             "warnings": [], "lr_interaction": None, "lr_interaction_note": None,
+             "interaction_terms": [], "scope": "checkpoints"}
     for item in dropped:
         notes.append(f"mixedlm: dropped variance component '{item['component']}': {item['reason']}")
     if n_conditions < 2 or block["n_groups"] < 2:
@@ -150,6 +194,11 @@ def mixedlm_block(cells: pd.DataFrame, reference: str | None, notes: list[str]) 
     else:
         block.update(params=fit["params"], bse=fit["bse"], converged=fit["converged"],
                      variance_components=fit["variance_components"], llf_reml=fit["llf"])
+        if two_groups:
+            base = block["reference_condition"]
+            block["interaction_terms"] = [interaction_term(fit, condition, minus, base, confidence)
+                                          for condition, minus in pairs
+                                          if {condition, minus} <= set(data["condition"].cat.categories)]
         if not fit["converged"]:
             notes.append("mixedlm: the REML fit did not converge; read its estimates with care")
     if two_groups:

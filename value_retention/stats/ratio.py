@@ -1,13 +1,18 @@
-"""The transfer ratio: how much larger a condition's gain is on non-English than on English items.
+"""Cross-language transfer: how a condition's gain on non-English items compares with its English gain.
 
-ratio = gain_non_english / gain_english, each gain a mean of paired per-question differences
-("condition minus baseline") within its language group. A ratio of two noisy estimates needs care:
-when the denominator could be 0 the ratio can be anything, so
+Each gain is a mean of paired per-question differences ("condition minus baseline") within its
+language group. Two statistics, in this order:
 
-- the interval is Fieller's (exact under normality of the two gains), beside a cluster-bootstrap
-  percentile interval; and
-- no ratio is claimed (``estimable: false``) when the English gain's t interval covers 0, which is
-  precisely when Fieller's confidence set stops being a finite interval.
+- the **difference of gains**, gain_non_english - gain_english, with its cluster-robust t interval
+  and test: the primary statistic. It is the 1-df condition x language interaction of this pair,
+  estimated on the paired differences (:mod:`.mixed` reports the model-based twin). It is
+  defined, and its interval keeps its coverage, whatever the size of the English gain;
+- the **ratio** gain_non_english / gain_english with Fieller's confidence set: secondary. The set
+  is always reported, whatever its shape (an interval, everything outside an interval, or every
+  ratio), because Fieller's set covers at its nominal level only unconditionally: an interval
+  shown only when the English gain tested significant covers 63-89% at the gains the paper
+  implies. ``estimable`` says whether the set is a finite interval (the English gain's interval
+  excludes 0); a reader should not quote the ratio when it is not.
 
 Fieller, derived. Write a = gain_non_english, b = gain_english, with variances v_aa, v_bb and
 covariance v_ab, and let theta be the true ratio, so that E[a - theta b] = 0 and
@@ -29,6 +34,11 @@ in both groups (MORU: one item in English, Malay and Hindi) adds the product of 
 the off-diagonal: the covariance is estimated, not assumed. Where no item spans both groups (AHB)
 the off-diagonal is exactly 0 and the two gains are independent estimates. Degrees of freedom:
 G - 1 over the base items that enter either gain.
+
+Several seeds: each gain's run component, and the difference's, come from :mod:`.runs` on the
+per-seed differences (the difference of gains written as a mean of re-weighted differences), the
+run covariance of the two gains from the identity Var(a - b) = Var(a) + Var(b) - 2 Cov(a, b), and
+the degrees of freedom are the difference's Satterthwaite value.
 """
 
 from __future__ import annotations
@@ -40,8 +50,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats as scipy_stats
 
-from .cluster import cluster_weights, derived_rng, percentile_interval, resampled_means
-from .contrasts import paired_differences
+from .cluster import CHECKPOINTS, RECIPE
+from .contrasts import paired_cells
+from .runs import run_variance, satterthwaite_df
+from .tidy import seed_matrix
 
 
 def fieller_interval(numerator: float, denominator: float, var_numerator: float,
@@ -64,7 +76,10 @@ def fieller_interval(numerator: float, denominator: float, var_numerator: float,
 
 
 def group_gains(diffs: pd.DataFrame) -> dict:
-    """English and non-English mean differences with their joint cluster-robust covariance."""
+    """English and non-English mean differences with their joint cluster-robust covariance.
+
+    ``diffs`` has one row per question (column ``diff``, averaged over seeds).
+    """
     indicators = np.column_stack([(diffs["language_group"] == "english").to_numpy(float),
                                   (diffs["language_group"] == "non_english").to_numpy(float)])
     codes, _ = pd.factorize(diffs["base_item"])
@@ -76,76 +91,102 @@ def group_gains(diffs: pd.DataFrame) -> dict:
             "covariance": float(cov[0, 1]), "df": int(fit.df_resid_inference)}
 
 
-def bootstrap_ratio_interval(diffs: pd.DataFrame, confidence: float, n_samples: int,
-                             rng: np.random.Generator) -> tuple[float | None, float | None, int]:
-    """Percentile interval of the ratio over base-item resamples, and how many draws were unusable.
-
-    An item's questions move together, so on MORU each resample keeps the pairing of an item's
-    English and non-English answers that the Fieller covariance accounts for.
-    """
-    codes, weights = cluster_weights(diffs["base_item"], n_samples, rng)
+def run_parts(diffs: pd.DataFrame, seed_values: np.ndarray | None) -> dict | None:
+    """The run (seed) components of the two gains, their covariance and the difference's variance."""
+    if seed_values is None:
+        return None
+    codes, _ = pd.factorize(diffs["base_item"])
     english = (diffs["language_group"] == "english").to_numpy()
-    values = diffs["diff"].to_numpy(float)
-    gain_english = resampled_means(values, codes, weights, where=english)
-    gain_non_english = resampled_means(values, codes, weights, where=~english)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = gain_non_english / gain_english
-    unusable = int((~np.isfinite(ratios)).sum())
-    low, high = percentile_interval(ratios, confidence)
-    return low, high, unusable
+    n, n_english = len(diffs), int(english.sum())
+    # gain_non_english - gain_english = mean over all questions of these re-weighted differences.
+    weights = np.where(english, -n / n_english, n / (n - n_english))[:, None]
+    parts = {"english": run_variance(seed_values[english], codes[english]),
+             "non_english": run_variance(seed_values[~english], codes[~english]),
+             "difference": run_variance(seed_values * weights, codes)}
+    if any(part is None for part in parts.values()):
+        return None
+    variance = {name: part[0] for name, part in parts.items()}
+    variance["covariance"] = (variance["english"] + variance["non_english"] - variance["difference"]) / 2
+    variance["df"] = parts["difference"][1]
+    return variance
 
 
-def transfer_ratio(questions: pd.DataFrame, condition: str, minus: str, confidence: float,
-                   bootstrap_samples: int, bootstrap_seed: int, notes: list[str]) -> dict:
-    """The contract's ``transfer_ratio`` block for ``condition`` minus ``minus``."""
+def transfer_ratio(cells: pd.DataFrame, condition: str, minus: str, confidence: float,
+                   notes: list[str]) -> dict:
+    """The contract's ``transfer_ratio`` block for ``condition`` minus ``minus``.
+
+    ``cells`` has one row per (condition, seed, question); differences are paired within seed.
+    """
     result = {"condition": condition, "minus": minus, "gain_english": None, "gain_non_english": None,
               "se_english": None, "se_non_english": None, "covariance": None, "df": None,
-              "n_pairs_english": 0, "n_pairs_non_english": 0, "ratio": None,
-              "fieller": {"low": None, "high": None, "status": None},
-              "bootstrap": {"low": None, "high": None, "unusable_draws": None},
+              "n_pairs_english": 0, "n_pairs_non_english": 0, "n_clusters": 0, "n_seeds": 1,
+              "scope": CHECKPOINTS,
+              "difference": {"estimate": None, "se": None, "df": None, "ci_low": None, "ci_high": None,
+                             "p": None},
+              "ratio": None, "fieller": {"low": None, "high": None, "status": None},
               "estimable": False, "note": None}
-    diffs, _ = paired_differences(questions, condition, minus)
+    per_seed, _ = paired_cells(cells, condition, minus)
+    if per_seed.empty:
+        diffs, seed_values = per_seed.assign(n_seeds=[]), None
+    else:
+        diffs, seed_values = seed_matrix(per_seed, "diff")
     counts = diffs["language_group"].value_counts()
     result["n_pairs_english"] = int(counts.get("english", 0))
     result["n_pairs_non_english"] = int(counts.get("non_english", 0))
-    if min(result["n_pairs_english"], result["n_pairs_non_english"]) == 0 \
-            or diffs["base_item"].nunique() < 2:
-        result["note"] = ("needs paired questions in both language groups and at least 2 base items "
+    result["n_clusters"] = int(diffs["base_item"].nunique())
+    if min(result["n_pairs_english"], result["n_pairs_non_english"]) < 2 or result["n_clusters"] < 3:
+        result["note"] = ("needs at least 2 paired questions in each language group and 3 base items "
                           f"(English pairs: {result['n_pairs_english']}, non-English pairs: "
-                          f"{result['n_pairs_non_english']}, base items: {diffs['base_item'].nunique()})")
-        notes.append(f"transfer_ratio: {result['note']}")
-        return result
-    gains = group_gains(diffs)
-    t_crit = float(scipy_stats.t.ppf(0.5 + confidence / 2, gains["df"]))
-    result.update(gain_english=gains["gain_english"], gain_non_english=gains["gain_non_english"],
-                  se_english=math.sqrt(gains["var_english"]),
-                  se_non_english=math.sqrt(gains["var_non_english"]),
-                  covariance=gains["covariance"], df=gains["df"])
-    result["fieller"] = fieller_interval(gains["gain_non_english"], gains["gain_english"],
-                                         gains["var_non_english"], gains["var_english"],
-                                         gains["covariance"], t_crit)
-    if result["fieller"]["status"] != "bounded":
-        half_width = t_crit * result["se_english"]
-        result["note"] = (f"the English gain's {confidence:.0%} interval "
-                          f"[{gains['gain_english'] - half_width:.2f}, {gains['gain_english'] + half_width:.2f}] "
-                          f"covers 0, so no ratio is claimed; the Fieller set is "
-                          f"{_describe_set(result['fieller'])}")
+                          f"{result['n_pairs_non_english']}, base items: {result['n_clusters']})")
         notes.append(f"transfer_ratio {condition} - {minus}: {result['note']}")
         return result
-    result["estimable"] = True
-    result["ratio"] = gains["gain_non_english"] / gains["gain_english"]
-    rng = derived_rng(bootstrap_seed, "transfer_ratio", condition, minus)
-    low, high, unusable = bootstrap_ratio_interval(diffs, confidence, bootstrap_samples, rng)
-    result["bootstrap"] = {"low": low, "high": high, "unusable_draws": unusable}
-    if unusable:
-        notes.append(f"transfer_ratio {condition} - {minus}: {unusable} of {bootstrap_samples} bootstrap "
-                      "draws had no question or a zero gain in a group and were left out")
-    result["note"] = (f"Fieller {confidence:.0%} interval with the joint cluster-robust covariance of the "
-                      f"two gains (df {gains['df']}); bootstrap resamples base items")
+    gains = group_gains(diffs)
+    var_english, var_non_english, covariance = gains["var_english"], gains["var_non_english"], gains["covariance"]
+    var_difference = var_english + var_non_english - 2 * covariance
+    df = float(gains["df"])
+    runs = run_parts(diffs, seed_values)
+    if runs is not None:
+        df = satterthwaite_df([(var_difference, df), (runs["difference"], runs["df"])])
+        var_english += runs["english"]
+        var_non_english += runs["non_english"]
+        covariance += runs["covariance"]
+        var_difference += runs["difference"]
+        result.update(n_seeds=int(seed_values.shape[1]), scope=RECIPE)
+    elif seed_values is not None:
+        notes.append(f"transfer_ratio {condition} - {minus}: the run (seed) component needs 2 questions "
+                     "scored in every seed in each group; left out")
+    t_crit = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
+    difference = gains["gain_non_english"] - gains["gain_english"]
+    se_difference = math.sqrt(max(var_difference, 0.0))
+    result.update(gain_english=gains["gain_english"], gain_non_english=gains["gain_non_english"],
+                  se_english=math.sqrt(var_english), se_non_english=math.sqrt(var_non_english),
+                  covariance=covariance, df=df)
+    result["difference"] = {
+        "estimate": difference, "se": se_difference, "df": df,
+        "ci_low": difference - t_crit * se_difference, "ci_high": difference + t_crit * se_difference,
+        "p": float(2 * scipy_stats.t.sf(abs(difference) / se_difference, df)) if se_difference > 0 else None}
+    result["fieller"] = fieller_interval(gains["gain_non_english"], gains["gain_english"], var_non_english,
+                                         var_english, covariance, t_crit)
+    if gains["gain_english"] != 0:
+        result["ratio"] = gains["gain_non_english"] / gains["gain_english"]
+    result["estimable"] = result["fieller"]["status"] == "bounded"
+    half_width = t_crit * math.sqrt(var_english)
+    if result["estimable"]:
+        result["note"] = (f"Fieller {confidence:.0%} interval with the joint cluster-robust covariance of the "
+                          f"two gains (df {df:.3g})")
+    else:
+        result["note"] = (f"the English gain's {confidence:.0%} interval "
+                          f"[{gains['gain_english'] - half_width:.2f}, {gains['gain_english'] + half_width:.2f}] "
+                          f"covers 0, so the ratio is not determined: its Fieller {confidence:.0%} set is "
+                          f"{describe_set(result['fieller'])}")
+        notes.append(f"transfer_ratio {condition} - {minus}: {result['note']}")
     return result
 
 
-def _describe_set(fieller: dict) -> str:
+def describe_set(fieller: dict) -> str:
+    """Fieller's set in words (also for the tables and prose)."""
+    if fieller["status"] == "bounded":
+        return f"[{fieller['low']:.3g}, {fieller['high']:.3g}]"
     if fieller["status"] == "exclusive":
         return f"everything outside ({fieller['low']:.3g}, {fieller['high']:.3g})"
     return "the whole real line"

@@ -9,6 +9,7 @@ epoch e:
             + w_bc             item x condition deviation: makes an item's paired differences
                                correlated across its languages, i.e. clustered
             + z_bs             item x seed (lineage) deviation
+            + r_cs             run effect: condition x seed, shared by all of a run's questions
             + noise            per answer (epoch)
 
 then divided by 100 for the tidy CSV's 0-1 scale. Keep the standard deviations small enough that
@@ -36,6 +37,7 @@ def simulate_scores(
     question_sd: float = 3.0,
     item_condition_sd: float = 0.0,
     item_seed_sd: float = 0.0,
+    run_sd: float = 0.0,
     noise_sd: float = 5.0,
     n_seeds: int = 1,
     n_epochs: int = 1,
@@ -52,6 +54,8 @@ def simulate_scores(
     rng = np.random.default_rng(seed)
     interaction = dict(interaction or {})
     conditions = list(effects)
+    run_rng = np.random.default_rng([seed, 1])  # its own stream: the other draws stay as they were
+    runs = {c: run_rng.normal(0, run_sd, size=n_seeds) for c in conditions}
     rows = []
     for item in range(n_items):
         item_languages = [languages[item % len(languages)]] if one_language_per_item else list(languages)
@@ -66,7 +70,8 @@ def simulate_scores(
                         + item_effect + question_effect + item_condition[condition])
                 for seed_index in range(n_seeds):
                     for epoch in range(n_epochs):
-                        score = mean + item_seed[seed_index] + rng.normal(0, noise_sd)
+                        score = (mean + item_seed[seed_index] + runs[condition][seed_index]
+                                 + rng.normal(0, noise_sd))
                         key = {"bench": bench, "condition": condition, "seed": seed_index,
                                "question_id": f"q{item}", "base_item": f"q{item}", "language": language,
                                "epoch": epoch, "judge": "panel"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
@@ -65,3 +66,20 @@ def overall_rows(rows: pd.DataFrame, judge: str = PANEL_AVERAGE) -> pd.DataFrame
 def dimension_rows(rows: pd.DataFrame, judge: str = PANEL_AVERAGE) -> pd.DataFrame:
     """The per-dimension score(q, d) rows of one judge (the panel's average by default)."""
     return rows[(rows["judge"] == judge) & (rows["dimension"] != OVERALL)]
+
+
+def seed_matrix(frame: pd.DataFrame, value: str = "percent") -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Per question: ``value`` averaged over the seeds that have it, and the questions x seeds matrix.
+
+    ``frame`` has one row per (question, seed) with ``base_item`` and ``language_group``; the
+    first return value has one row per question (columns ``question_id``, ``language``,
+    ``base_item``, ``language_group``, ``value``, ``n_seeds``), the second its values per seed
+    (NaN where a question was not scored in a seed), or None with a single seed.
+    """
+    keys = [*QUESTION, "base_item", "language_group"]
+    wide = frame.pivot_table(index=keys, columns="seed", values=value, aggfunc="mean", sort=False)
+    matrix = wide.to_numpy(float)
+    questions = wide.index.to_frame(index=False)
+    questions[value] = np.nanmean(matrix, axis=1) if matrix.size else np.array([], dtype=float)
+    questions["n_seeds"] = (~np.isnan(matrix)).sum(axis=1)
+    return questions, (matrix if matrix.shape[1] > 1 else None)

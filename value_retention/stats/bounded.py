@@ -1,0 +1,76 @@
+"""Intervals for a score on 0-100 that stay inside 0-100 and keep their coverage near the bounds.
+
+A score is a mean of C/I grades (averaged over dimensions, epochs and judges), so near 0% or 100%
+its sampling distribution is skewed: the symmetric t interval misses on one side (it covers about
+0.92 at 2% with 115 questions, and can reach below 0, e.g. ``1.0 [-1.2, 3.3]``).
+
+The interval here is Korn and Graubard's (1998) for a proportion estimated from clustered data,
+the one the US National Center for Health Statistics uses for survey proportions: a
+Clopper-Pearson interval at the *effective* sample size
+
+    n_eff = p (1 - p) / Var(p) * (z_{1-alpha/2} / t_{1-alpha/2, df})^2,
+
+where Var(p) is the cluster-robust variance of the mean (with the run component when there are
+several seeds, :mod:`.cluster`) and the factor on the right carries its degrees of freedom. The
+count p n_eff need not be a whole number; ``statsmodels``' ``proportion_confint(method="beta")``
+takes it as it is. The interval is the exact binomial one at that size, so it stays within
+[0, 100], widens on the side away from the bound, and at the benchmarks' sizes covers 0.94-0.96
+(``bench/stats_coverage.py``); in small per-dimension cells near a bound, where the grades are
+few, it errs on the safe side, as exact intervals do.
+
+Degenerate cells. When every question scored 0 the variance is 0 and there is no effective
+sample size. The interval is then [0, 1 - (alpha/2)^(1/G)] (x 100), G the number of base items:
+each item's mean score Y lies in [0, 1], so P(Y = 0) <= 1 - p, and all G items score 0 with
+probability at most (1 - p)^G. Symmetrically for all 100. ``degenerate`` names the case, and the
+tables print it as such rather than as ``[0.0, 0.0]``. Every question at one interior value
+(``all equal``) has no interval.
+"""
+
+from __future__ import annotations
+
+from scipy import stats as scipy_stats
+from statsmodels.stats.proportion import proportion_confint
+
+from .cluster import ClusterEstimate, cluster_mean
+
+KORN_GRAUBARD = "korn_graubard"
+ALL_ZERO, ALL_HUNDRED, ALL_EQUAL = "all 0", "all 100", "all equal"
+
+
+def korn_graubard(mean: float, variance: float, df: float, n_clusters: int,
+                  confidence: float) -> tuple[float | None, float | None, str | None]:
+    """The interval (percent) for a mean score ``mean`` (percent) with variance ``variance``
+    (percent^2) on ``df`` degrees of freedom; the third value names a degenerate case."""
+    alpha = 1 - confidence
+    p, v = mean / 100.0, variance / 1e4
+    if p <= 0:
+        return 0.0, 100.0 * (1 - (alpha / 2) ** (1 / n_clusters)), ALL_ZERO
+    if p >= 1:
+        return 100.0 * (alpha / 2) ** (1 / n_clusters), 100.0, ALL_HUNDRED
+    if not v > 0:
+        return None, None, ALL_EQUAL
+    z = scipy_stats.norm.ppf(1 - alpha / 2)
+    t = scipy_stats.t.ppf(1 - alpha / 2, df)
+    n_eff = p * (1 - p) / v * (z / t) ** 2
+    low, high = proportion_confint(p * n_eff, n_eff, alpha=alpha, method="beta")
+    return 100.0 * float(low), 100.0 * float(high), None
+
+
+def score_mean(values, clusters, confidence: float, seed_values=None) -> ClusterEstimate:
+    """Mean score (percent) over questions with the Korn-Graubard interval; the standard error,
+    degrees of freedom and p-value are those of :func:`.cluster.cluster_mean`."""
+    estimate = cluster_mean(values, clusters, confidence, seed_values)
+    if estimate.estimate is None or estimate.se is None:
+        return estimate
+    if min(values) < 0 or max(values) > 100:
+        raise ValueError("score_mean needs scores on 0-100")
+    low, high, degenerate = korn_graubard(estimate.estimate, estimate.se ** 2, estimate.df,
+                                          estimate.n_clusters, confidence)
+    note = estimate.note
+    if degenerate:
+        note = f"every question scored {degenerate.removeprefix('all ')}" + (
+            "" if degenerate == ALL_EQUAL else f": a one-sided bound over {estimate.n_clusters} base items")
+    return ClusterEstimate(estimate.estimate, estimate.se, estimate.df, low, high, estimate.p, estimate.n,
+                           estimate.n_clusters, note, estimate.n_seeds, estimate.se_runs, estimate.scope,
+                           KORN_GRAUBARD, degenerate)
+
