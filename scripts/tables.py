@@ -1,6 +1,7 @@
 """Snakemake script: write the paper's LaTeX tables from the statistics.
 
-input.stats: one file per benchmark, in params.benches order. params.references: the config's
+input.stats: one file per benchmark, in params.benches order; input.claims: the claims file (the
+claims rule's). params.references: the config's
 ``references`` block; params.conditions: the config's ``conditions`` block, for the condition
 tree table (the run's config block when the rule does not pass it). output: exactly
 ``value_retention.outputs.table_files(<tables dir>)``.
@@ -19,6 +20,8 @@ with record(snakemake) as prov:
                               "value_retention.outputs.table_files(<dir>)")
     stats = {bench: data for bench, (_, data) in stats_json.read_all(snakemake.input.stats, params.benches).items()}
     conditions = params.get("conditions", snakemake.config.get("conditions"))
-    written = tables.write_tables(stats, outdir, references=params.references, conditions=conditions)
+    claims = stats_json.read_claims(snakemake.input.claims)
+    written = tables.write_tables(stats, outdir, references=params.references, conditions=conditions,
+                                  claims=claims)
     assert {str(path) for path in written} == expected, "outputs.table_files and tables.write_tables disagree"
     prov.add(tables=sorted(expected))

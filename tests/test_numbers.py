@@ -17,9 +17,10 @@ from value_retention import figures, numbers, stats_json, tables
 from value_retention.errors import ConfigError, DataError
 from value_retention.scores_csv import check as check_scores
 
-from report_fixtures import PAPER, REFERENCES, make_scores, make_stats
+from report_fixtures import PAPER, REFERENCES, make_claims, make_scores, make_stats
 from test_figures import NamedList, fake_snakemake
 
+MINUS = r"\ensuremath{-}"
 REPO = Path(__file__).resolve().parent.parent
 NEWCOMMAND = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\} % (.*)$")
 
@@ -109,11 +110,42 @@ def test_transfer_ratio_estimable_and_not(tmp_path):
     macros, _ = build(tmp_path, {"ahb": make_stats("ahb"), "moru": make_stats("moru", estimable=False)})
     assert macros["AhbTransferRatio"]["value"] == "4.50"
     assert macros["AhbTransferRatio"]["key"] == "transfer_ratio.ratio"
-    assert "a ratio of" in macros["AhbTransferStatement"]["value"]
-    assert macros["MoruTransferRatio"] == {"value": "not estimable", "source": "results/stats/moru.json",
-                                           "key": "transfer_ratio.estimable"}
+    assert macros["AhbTransferDifference"] == {"value": "+14.0", "source": "results/stats/ahb.json",
+                                               "key": "transfer_ratio.difference.estimate"}
+    assert macros["AhbTransferFiellerSet"]["value"] == "[2.10, 11.90]"
+    statement = macros["AhbTransferStatement"]["value"]
+    assert "a difference of" in statement and "their ratio is" in statement
+    # The difference of gains is the statistic either way; the ratio's set is always shown.
+    assert macros["MoruTransferFiellerSet"]["value"] == "every ratio"
     statement = macros["MoruTransferStatement"]["value"]
-    assert "no ratio is claimed" in statement and "a ratio of" not in statement
+    assert "a difference of" in statement and "not determined" in statement and "their ratio is" not in statement
+
+
+def test_claim_macros_trace_to_the_claims_file(tmp_path):
+    stats = {bench: (f"results/stats/{bench}.json", make_stats(bench)) for bench in ("ahb", "moru")}
+    book = numbers.build_macros(stats, REFERENCES, PAPER, ["lexical"],
+                                claims=("results/stats/claims.json", make_claims()))
+    macros = book.macros
+    assert macros["ClaimAhbSftVerdict"] == {"value": "supported", "source": "results/stats/claims.json",
+                                            "key": "claims.0.verdict"}
+    assert macros["ClaimAhbSftPHolm"]["value"] == "0.003"
+    # An equivalence claim quotes TOST's interval.
+    assert macros["ClaimMoruNoDifferenceCILow"] == {"value": MINUS + "5.3", "source": "results/stats/claims.json",
+                                                    "key": "claims.1.tost.ci_low"}
+    assert macros["ClaimMoruNoDifferenceMde"]["value"] == "9.4"
+    assert "minimum detectable effect" in macros["ClaimMoruNoDifferenceSentence"]["value"]
+    assert "minimum detectable effect" not in macros["ClaimAhbSftSentence"]["value"]
+    assert macros["ClaimAhbSftStatement"]["value"] == r"Coding SFT beats helpfulness SFT on AHB \& co"
+    assert macros["ClaimsList"]["value"].count(r"\item") == 3
+    summary = macros["ClaimsSummary"]["value"]
+    assert r"\ClaimsSupported{} supported" in summary and "not tested" not in summary
+    assert macros["InferenceScopeStatement"]["value"].startswith("Each condition was trained once")
+    assert macros["MoruLangMalaySftDollyMean"]["value"] == "46.1"
+    assert macros["AhbSftMagicoderMinusBaseInteractionEstimate"]["value"] == "+13.5"
+    assert "1-df term" in macros["AhbInteractionStatement"]["value"]
+    for name, entry in macros.items():  # every macro built from others names them, and they exist
+        for used in entry.get("uses", []):
+            assert used in macros, (name, used)
 
 
 def test_english_only_benchmark_has_no_interaction_and_no_transfer(tmp_path):
@@ -160,7 +192,10 @@ def test_numbers_script_records_macros_in_the_sidecar(tmp_path):
     stats_path = tmp_path / "ahb.json"
     stats_path.write_text(json.dumps(make_stats("ahb")))
     out = tmp_path / "generated" / "numbers.tex"
-    snakemake = fake_snakemake("numbers", NamedList(stats=[str(stats_path)]), NamedList(numbers=str(out)),
+    claims_path = tmp_path / "claims.json"
+    claims_path.write_text(json.dumps(make_claims()))
+    snakemake = fake_snakemake("numbers", NamedList(stats=[str(stats_path)], claims=str(claims_path)),
+                               NamedList(numbers=str(out)),
                                {"benches": ["ahb"], "references": REFERENCES, "paper": PAPER, "panel": ["lexical"]})
 
     runpy.run_path(str(REPO / "scripts" / "numbers.py"), init_globals={"snakemake": snakemake})
@@ -168,6 +203,8 @@ def test_numbers_script_records_macros_in_the_sidecar(tmp_path):
     sidecar = json.loads(Path(str(out) + ".prov.json").read_text())
     assert sidecar["macros"]["AhbAllBaseMean"] == {"value": "30.0", "source": str(stats_path),
                                                    "key": "conditions.base.all.mean"}
+    assert sidecar["macros"]["ClaimAhbSftVerdict"] == {"value": "supported", "source": str(claims_path),
+                                                       "key": "claims.0.verdict"}
     assert r"\newcommand{\AhbAllBaseMean}{30.0}" in out.read_text()
 
 
@@ -175,9 +212,10 @@ def generate_paper_inputs(root: Path, stats_by_bench: dict, seeds: int) -> dict[
     """numbers.tex, the tables and the figures, laid out as the paper rule's TEXINPUTS expects."""
     dirs = {name: root / name for name in ("generated", "tables", "figures")}
     numbers.write_numbers({b: (f"results/stats/{b}.json", s) for b, s in stats_by_bench.items()},
-                          dirs["generated"] / "numbers.tex", REFERENCES, PAPER, ["lexical", "judge_2"])
+                          dirs["generated"] / "numbers.tex", REFERENCES, PAPER, ["lexical", "judge_2"],
+                          claims=("results/stats/claims.json", make_claims()))
     conditions = {"base": {"init": "tiny_llama"}, "sft_dolly": {"from": "base", "stage": "sft", "data": "dolly"}}
-    tables.write_tables(stats_by_bench, dirs["tables"], REFERENCES, conditions)
+    tables.write_tables(stats_by_bench, dirs["tables"], REFERENCES, conditions, claims=make_claims())
     scores = {b: check_scores(make_scores(b, seeds=seeds, non_english=bool(s["conditions"]["base"]["non_english"])))[0]
               for b, s in stats_by_bench.items()}
     figures.make_all(stats_by_bench, scores, dirs["figures"])

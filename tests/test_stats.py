@@ -26,7 +26,7 @@ from value_retention.stats.agreement import grade_counts, nominal_alpha, reliabi
 from value_retention.stats.contrasts import contrast_rows
 from value_retention.stats.ratio import transfer_ratio
 from value_retention.stats.simulate import simulate_scores
-from value_retention.stats.tidy import epoch_means, overall_rows, seed_means
+from value_retention.stats.tidy import epoch_means, overall_rows
 
 REPO = Path(__file__).resolve().parent.parent
 T_975_DF1 = 12.706204736174703  # scipy.stats.t.ppf(0.975, 1)

@@ -15,7 +15,7 @@ from value_retention import latex, tables
 from value_retention.errors import ConfigError, DataError
 from value_retention.outputs import table_files
 
-from report_fixtures import CONDITIONS, REFERENCES, make_stats
+from report_fixtures import CONDITIONS, REFERENCES, make_claims, make_stats
 from test_figures import NamedList, fake_snakemake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,7 +154,10 @@ def test_write_tables_and_script(tmp_path):
     stats_path = tmp_path / "ahb.json"
     stats_path.write_text(json.dumps(make_stats("ahb")))
     outputs = table_files(str(tmp_path / "tables"))
-    snakemake = fake_snakemake("tables", NamedList(stats=[str(stats_path)]), NamedList(outputs),
+    claims_path = tmp_path / "claims.json"
+    claims_path.write_text(json.dumps(make_claims()))
+    snakemake = fake_snakemake("tables", NamedList(stats=[str(stats_path)], claims=str(claims_path)),
+                               NamedList(outputs),
                                {"benches": ["ahb"], "references": REFERENCES,
                                 "conditions": {"base": {"init": "tiny_llama"}}})
 
@@ -177,3 +180,53 @@ def test_grading_table_names_the_scorer_version_and_every_condition_and_judge(tm
     assert r"gpt\_\\judge" in text and "All judges" in text  # judges sorted: gpt_judge, lexical
     # sft_dolly is the third condition: gpt_judge 3 and lexical 2 unparseable of 400 each
     assert r"sft\_dolly & 3/400 (0.75\%) & 2/400 (0.50\%) & 5/800 (0.62\%) \\" in text
+
+
+def test_claims_table_sets_published_paper_method_and_ours_side_by_side():
+    table = tables.claims_table(make_claims())
+    assert_booktabs(table, columns=7)
+    assert "Published" in table and "Paper's method" in table and r"$p_{\mathrm{Holm}}$" in table
+    rows = {row[0]: row for row in body_rows(table)}
+    sft = rows[r"ahb\_sft"]
+    assert sft[1] == "AHB, All: difference"
+    assert sft[2] == "65.2 vs 35.7"
+    assert sft[3] == r"51.9 vs 44.6, \ensuremath{p} 0.020: \textbf{supported}"
+    assert sft[4] == "+7.3 [3.2, 11.4]" and sft[5] == "0.003" and sft[6] == r"\textbf{supported}"
+    # Equivalence: the TOST (1 - 2 alpha) interval against the margin; inconclusive gives the MDE.
+    equivalence = rows[r"moru\_no\_difference"]
+    assert equivalence[4] == MINUS + r"1.1 [" + MINUS + r"5.3, 3.1]\textsubscript{90} vs \ensuremath{\pm}5.0"
+    assert equivalence[6] == "inconclusive (MDE 9.4)"
+    assert equivalence[3].endswith(r"\textbf{supported}")  # the paper's reading of p = 0.7
+    transfer = rows[r"ahb\_transfer"]
+    assert transfer[2] == "ratio 4.5" and "ratio 0.60 [0.30, 0.90]" in transfer[4]
+    assert transfer[6] == r"\textbf{contradicted}" and transfer[3].endswith("not significant")
+    assert "no claims declared" in tables.claims_table(None)
+
+
+def test_headline_table_says_when_every_question_scored_zero():
+    stats = make_stats("ahb")
+    stats["conditions"]["base"]["all"] = {**stats["conditions"]["base"]["all"], "mean": 0.0, "ci_low": 0.0,
+                                          "ci_high": 11.57, "degenerate": "all 0"}
+    table = tables.headline_table({"ahb": stats})
+    assert r"0.0 (all 0; \ensuremath{\leq}11.6)" in table
+    assert "[0.0, 0.0]" not in table and "[0.0, 11.6]" not in table
+
+
+def test_languages_table_has_a_column_per_language_and_counts_the_rest():
+    stats = {"ahb": make_stats("ahb", non_english=False), "moru": make_stats("moru")}
+    table = tables.languages_table(stats)
+    assert_booktabs(table, columns=4)
+    assert "Condition & English & Malay & Hindi" in table
+    assert "1 language(s) with fewer than 20 questions not shown" in table
+    rows = body_rows(table)
+    assert rows[0] == ["base", "30.0 [24.9, 35.1]", "--", "--"]  # AHB: English only
+    assert rows[len(CONDITIONS)] == ["base", "30.0 [24.9, 35.1]", "31.5 [26.4, 36.6]", "33.0 [27.9, 38.1]"]
+
+
+def test_interactions_table_puts_the_paired_difference_beside_the_model_term():
+    table = tables.interactions_table({"ahb": make_stats("ahb"), "en": make_stats("en", non_english=False)})
+    assert_booktabs(table, columns=5)
+    rows = body_rows(table)
+    assert rows[0] == [r"sft\_magicoder \ensuremath{-} base \ensuremath{\times} non-English", "+14.0 [8.0, 20.0]",
+                       r"\ensuremath{<}0.001", "+13.5 [7.4, 19.6]", r"\ensuremath{<}0.001"]
+    assert "no interaction term" in table

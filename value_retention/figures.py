@@ -3,7 +3,8 @@
 Every figure is drawn once and saved twice, ``<stem>.pdf`` and ``<stem>.png``. They are meant to
 survive a black-and-white printer: series differ by marker, fill and line style, never by colour
 alone, and the heat maps use a grey scale with the values written in each cell. Error bars are
-the statistics' confidence intervals (cluster-robust t intervals, 95% by default). Sizes fit the
+the statistics' confidence intervals (for a mean score, the bounded Korn-Graubard interval of
+value_retention.stats.bounded, 95% by default). Sizes fit the
 text width of a one-column paper (6 inches), with 7-9 pt type.
 
 The module leaves matplotlib's backend alone (a notebook shows these figures inline); the figures
@@ -13,6 +14,7 @@ Files written by :func:`make_all` (see :func:`value_retention.outputs.figure_fil
 
 - ``condition_scores``: overall score per condition, one panel per benchmark;
 - ``language_groups``: English vs non-English items per condition, one panel per benchmark;
+- ``language_scores``: every language with enough questions on its own, one panel per benchmark;
 - ``seed_spread``: per-seed means beside the across-seed mean, one panel per benchmark;
 - ``score_distributions``: per-question scores per condition (box plots), from the tidy scores;
 - ``dimension_heatmap_<bench>``: condition x dimension means, one figure per benchmark;
@@ -51,6 +53,15 @@ GROUP_STYLES = {
     "non_english": {"marker": "s", "color": "0.35", "markerfacecolor": "white", "linestyle": "--"},
 }
 FALLBACK_GROUP_STYLE = {"marker": "^", "color": "0.55", "markerfacecolor": "0.8", "linestyle": ":"}
+# Languages, in the order the statistics list them (English first): shape and fill tell them apart.
+LANGUAGE_STYLES = [
+    {"marker": "o", "color": "black", "markerfacecolor": "black", "linestyle": "-"},
+    {"marker": "s", "color": "0.3", "markerfacecolor": "white", "linestyle": "--"},
+    {"marker": "^", "color": "0.45", "markerfacecolor": "0.75", "linestyle": ":"},
+    {"marker": "D", "color": "black", "markerfacecolor": "white", "linestyle": "-."},
+    {"marker": "v", "color": "0.3", "markerfacecolor": "0.3", "linestyle": (0, (1, 2))},
+    {"marker": "P", "color": "0.5", "markerfacecolor": "white", "linestyle": (0, (5, 1))},
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,6 +178,44 @@ def plot_language_groups(stats_by_bench: Mapping[str, Mapping[str, Any]], out_st
             fig.legend(legend_handles.values(), legend_handles.keys(), loc="outside lower center",
                        ncol=len(legend_handles), frameon=False)
         fig.suptitle(f"Score by language group (mean and {confidence_label(next(iter(stats_by_bench.values())))})")
+        return save_figure(fig, out_stem)
+
+
+def plot_language_scores(stats_by_bench: Mapping[str, Mapping[str, Any]], out_stem: str | os.PathLike) -> list[Path]:
+    """Each language with enough questions on its own: mean per condition with CIs, per benchmark."""
+    with plt.rc_context(STYLE):
+        fig, axes = panels(len(stats_by_bench), 2.8)
+        legend_handles = {}
+        for ax, (bench, stats) in zip(axes, stats_by_bench.items()):
+            conditions = conditions_of(stats)
+            block = stats.get("languages") or {}
+            by_language = block.get("by_language") or {}
+            languages = list(by_language)
+            offsets = np.linspace(-0.2, 0.2, len(languages)) if len(languages) > 1 else [0.0]
+            for index, (offset, language) in enumerate(zip(offsets, languages)):
+                means = by_language[language]["means"]
+                summaries = [means.get(c) if means.get(c) and not is_missing(means[c].get("mean")) else None
+                             for c in conditions]
+                values, errors = error_bars(summaries)
+                style = dict(LANGUAGE_STYLES[index % len(LANGUAGE_STYLES)])
+                whisker_style = style.pop("linestyle")
+                label = f"{language} ({by_language[language]['n_questions']})"
+                bars = ax.errorbar(np.arange(len(conditions)) + offset, values, yerr=errors, capsize=2,
+                                   markersize=3.5, linewidth=0.9, linestyle="none", label=label, **style)
+                bars[-1][0].set_linestyle(whisker_style)
+                legend_handles.setdefault(label, bars)
+            if not languages:
+                note(ax, f"no language with {block.get('min_items', '?')} or more questions")
+            elif block.get("excluded"):
+                note(ax, f"{len(block['excluded'])} language(s) with fewer than {block['min_items']} "
+                         "questions not shown")
+            condition_axis(ax, conditions)
+            ax.set_title(bench.upper())
+        axes[0].set_ylabel("score (%)")
+        if legend_handles:
+            fig.legend(legend_handles.values(), legend_handles.keys(), loc="outside lower center",
+                       ncol=min(len(legend_handles), 6), frameon=False, title="language (questions)")
+        fig.suptitle(f"Score by language (mean and {confidence_label(next(iter(stats_by_bench.values())))})")
         return save_figure(fig, out_stem)
 
 
@@ -298,6 +347,7 @@ def make_all(stats_by_bench: Mapping[str, Mapping[str, Any]], scores_by_bench: M
     written = []
     written += plot_condition_scores(stats_by_bench, outdir / "condition_scores")
     written += plot_language_groups(stats_by_bench, outdir / "language_groups")
+    written += plot_language_scores(stats_by_bench, outdir / "language_scores")
     written += plot_seed_spread(stats_by_bench, outdir / "seed_spread")
     written += plot_score_distributions(scores_by_bench, stats_by_bench, outdir / "score_distributions")
     for bench, stats in stats_by_bench.items():

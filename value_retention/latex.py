@@ -59,9 +59,20 @@ def fmt_p(p: Any) -> str:
 
 
 def fmt_mean_ci(summary: Mapping[str, Any] | None) -> str:
-    """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``."""
+    """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``.
+
+    A degenerate cell says what it is instead of printing ``[0.0, 0.0]``: ``0.0 (all 0; <= 12.3)``
+    gives the one-sided bound the statistics computed (value_retention.stats.bounded).
+    """
     if not summary or is_missing(summary.get("mean")):
         return MISSING
+    degenerate = summary.get("degenerate")
+    if degenerate == "all 0":
+        return rf"{fmt_pct(summary['mean'])} (all 0; \ensuremath{{\leq}}{fmt_pct(summary.get('ci_high'))})"
+    if degenerate == "all 100":
+        return rf"{fmt_pct(summary['mean'])} (all 100; \ensuremath{{\geq}}{fmt_pct(summary.get('ci_low'))})"
+    if degenerate == "all equal":
+        return f"{fmt_pct(summary['mean'])} (all equal)"
     interval = fmt_ci(summary.get("ci_low"), summary.get("ci_high"))
     return fmt_pct(summary["mean"]) + ("" if interval == MISSING else f" {interval}")
 
@@ -78,6 +89,66 @@ def bench_label(bench: str) -> str:
 
 def condition_label(name: str) -> str:
     return latex_escape(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (value_retention.stats.claims): the table's cells and the macros' values agree.
+
+def fmt_signed_ci(estimate: Any, low: Any, high: Any) -> str:
+    """``+3.2 [0.4, 6.0]``: a difference in points with its interval."""
+    text = fmt_number(estimate, 1, signed=True)
+    interval = fmt_ci(low, high)
+    return text if MISSING in (text, interval) else f"{text} {interval}"
+
+
+VERDICT_LABELS = {"supported": r"\textbf{supported}", "contradicted": r"\textbf{contradicted}",
+                  "inconclusive": "inconclusive", "not tested": r"\textit{not tested}",
+                  "not significant": "not significant"}
+
+
+def fmt_published(claim: Mapping[str, Any]) -> str:
+    """The paper's numbers for a claim: ``65.2 vs 35.7``, ``ratio 4.5``, or ``--``."""
+    published = claim.get("published") or {}
+    parts = []
+    if "condition" in published and "minus" in published:
+        parts.append(f"{fmt_pct(published['condition'])} vs {fmt_pct(published['minus'])}")
+    if "difference" in published:
+        parts.append(fmt_number(published["difference"], 1, signed=True))
+    if "ratio" in published:
+        parts.append(f"ratio {fmt_number(published['ratio'], 1)}")
+    return "; ".join(parts) or MISSING
+
+
+def fmt_paper_method(claim: Mapping[str, Any]) -> str:
+    """The paper's statistic, its uncorrected p-value and its reading."""
+    method = claim.get("paper_method") or {}
+    if is_missing(method.get("estimate")):
+        return MISSING
+    if claim["test"] == "transfer":
+        text = f"ratio {fmt_number(method.get('ratio'), 2)}; {fmt_number(method['estimate'], 1, signed=True)}"
+    else:
+        text = f"{fmt_pct(method.get('mean_condition'))} vs {fmt_pct(method.get('mean_minus'))}"
+    return f"{text}, \\ensuremath{{p}} {fmt_p(method.get('p'))}: {VERDICT_LABELS.get(method.get('verdict'), MISSING)}"
+
+
+def fmt_ours(claim: Mapping[str, Any]) -> str:
+    """Our estimate with its interval (TOST's (1 - 2 alpha) interval and margin for equivalence)."""
+    if claim["test"] == "equivalence":
+        tost = claim.get("tost") or {}
+        interval = fmt_ci(tost.get("ci_low"), tost.get("ci_high"))
+        level = "" if is_missing(tost.get("level")) else rf"\textsubscript{{{100 * tost['level']:g}}}"
+        return (f"{fmt_number(claim.get('estimate'), 1, signed=True)} {interval}{level} "
+                rf"vs \ensuremath{{\pm}}{fmt_number(claim.get('margin'), 1)}")
+    text = fmt_signed_ci(claim.get("estimate"), claim.get("ci_low"), claim.get("ci_high"))
+    if claim["test"] == "transfer":
+        transfer = claim.get("transfer") or {}
+        fieller = transfer.get("fieller") or {}
+        ratio = fmt_number(transfer.get("ratio"), 2)
+        if fieller.get("status") == "bounded":
+            text += f"; ratio {ratio} {fmt_ci(fieller.get('low'), fieller.get('high'), 2)}"
+        elif fieller.get("status"):
+            text += f"; ratio {ratio}, not determined"
+    return text
 
 
 # --------------------------------------------------------------------------------------------

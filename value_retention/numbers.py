@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import ConfigError, DataError
 from .jsonl import atomic_path
-from .latex import bench_label, fmt_number, fmt_p, fmt_pct, latex_escape
+from .latex import bench_label, fmt_number, fmt_ours, fmt_p, fmt_paper_method, fmt_pct, fmt_published, latex_escape
 from .stats_json import check_group, is_missing
 
 NOT_AVAILABLE = "n/a"
@@ -184,63 +184,78 @@ def add_contrasts(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) 
 
 
 def add_transfer(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> None:
-    """The ratio of non-English to English gains, or the reason there is none."""
+    """The difference of non-English and English gains, and their ratio with its Fieller set."""
     transfer = stats.get("transfer_ratio")
     if not transfer:
-        book.add(f"{b}TransferStatement", "The cross-language transfer ratio was not computed.", path,
+        book.add(f"{b}TransferStatement", "The cross-language transfer was not computed.", path,
                  "transfer_ratio")
         return
     fieller = transfer.get("fieller") or {}
-    bootstrap = transfer.get("bootstrap") or {}
-    estimable = bool(transfer.get("estimable")) and not is_missing(transfer.get("ratio"))
+    difference = transfer.get("difference") or {}
+    key = "transfer_ratio"
     names = {
-        "TransferCondition": (code(transfer["condition"]), "transfer_ratio.condition"),
-        "TransferMinus": (code(transfer["minus"]), "transfer_ratio.minus"),
-        "TransferGainEnglish": (or_na(fmt_number(transfer.get("gain_english"), 1, signed=True)),
-                                "transfer_ratio.gain_english"),
+        "TransferCondition": (code(transfer["condition"]), f"{key}.condition"),
+        "TransferMinus": (code(transfer["minus"]), f"{key}.minus"),
+        "TransferGainEnglish": (or_na(fmt_number(transfer.get("gain_english"), 1, signed=True)), f"{key}.gain_english"),
         "TransferGainNonEnglish": (or_na(fmt_number(transfer.get("gain_non_english"), 1, signed=True)),
-                                   "transfer_ratio.gain_non_english"),
-        "TransferRatio": (or_na(fmt_number(transfer.get("ratio"), 2)) if estimable else "not estimable",
-                          "transfer_ratio.ratio" if estimable else "transfer_ratio.estimable"),
-        "TransferFiellerLow": (or_na(fmt_number(fieller.get("low"), 2)), "transfer_ratio.fieller.low"),
-        "TransferFiellerHigh": (or_na(fmt_number(fieller.get("high"), 2)), "transfer_ratio.fieller.high"),
-        "TransferBootLow": (or_na(fmt_number(bootstrap.get("low"), 2)), "transfer_ratio.bootstrap.low"),
-        "TransferBootHigh": (or_na(fmt_number(bootstrap.get("high"), 2)), "transfer_ratio.bootstrap.high"),
-        "TransferNote": (latex_escape(transfer.get("note") or ""),
-                         "transfer_ratio.note" if "note" in transfer else "transfer_ratio"),
+                                   f"{key}.gain_non_english"),
+        "TransferDifference": (or_na(fmt_number(difference.get("estimate"), 1, signed=True)),
+                               f"{key}.difference.estimate"),
+        "TransferDifferenceCILow": (or_na(fmt_number(difference.get("ci_low"), 1)), f"{key}.difference.ci_low"),
+        "TransferDifferenceCIHigh": (or_na(fmt_number(difference.get("ci_high"), 1)), f"{key}.difference.ci_high"),
+        "TransferDifferenceP": (or_na(fmt_p(difference.get("p"))), f"{key}.difference.p"),
+        "TransferRatio": (or_na(fmt_number(transfer.get("ratio"), 2)), f"{key}.ratio"),
+        "TransferFiellerSet": (latex_escape(describe_fieller(fieller)), f"{key}.fieller"),
+        "TransferNote": (latex_escape(transfer.get("note") or ""), f"{key}.note"),
     }
-    if not fieller:  # the whole block is missing: point the audit at its parent
-        names["TransferFiellerLow"] = (NOT_AVAILABLE, "transfer_ratio")
-        names["TransferFiellerHigh"] = (NOT_AVAILABLE, "transfer_ratio")
-    if not bootstrap:
-        names["TransferBootLow"] = (NOT_AVAILABLE, "transfer_ratio")
-        names["TransferBootHigh"] = (NOT_AVAILABLE, "transfer_ratio")
-    for suffix, (value, key) in names.items():
-        book.add(b + suffix, value, path, key)
-
+    for suffix, (value, value_key) in names.items():
+        book.add(b + suffix, value, path, value_key)
     macro = {suffix: f"{b}{suffix}" for suffix in names}
-    if not (book.available(macro["TransferGainEnglish"]) and book.available(macro["TransferGainNonEnglish"])):
-        reason = f" ({use(macro['TransferNote'])})" if transfer.get("note") else ""
+    if not book.available(macro["TransferDifference"]):
         book.add(f"{b}TransferStatement",
-                 f"No cross-language transfer ratio of {use(macro['TransferCondition'])} over "
-                 f"{use(macro['TransferMinus'])} can be estimated{reason}.", None, None,
+                 f"No cross-language transfer of {use(macro['TransferCondition'])} over "
+                 f"{use(macro['TransferMinus'])} can be estimated ({use(macro['TransferNote'])}).", None, None,
                  uses=[macro["TransferCondition"], macro["TransferMinus"], macro["TransferNote"]])
         return
-    gains = (f"The gain of {use(macro['TransferCondition'])} over {use(macro['TransferMinus'])} is "
-             f"{use(macro['TransferGainNonEnglish'])} points on non-English items and "
-             f"{use(macro['TransferGainEnglish'])} points on English items")
-    if estimable:
-        fieller_text = (f"[{use(macro['TransferFiellerLow'])}, {use(macro['TransferFiellerHigh'])}]"
-                        if book.available(macro["TransferFiellerLow"]) and book.available(macro["TransferFiellerHigh"])
-                        else f"{latex_escape(fieller.get('status') or 'not bounded')}")
-        sentence = (f"{gains}: a ratio of {use(macro['TransferRatio'])} (Fieller interval {fieller_text}; "
-                    f"cluster bootstrap [{use(macro['TransferBootLow'])}, {use(macro['TransferBootHigh'])}]).")
-    else:
-        reason = (use(macro["TransferNote"]) if transfer.get("note")
-                  else "the English gain's interval covers zero")
-        sentence = f"{gains}; no ratio is claimed ({reason})."
-    book.add(f"{b}TransferStatement", sentence, None, None,
-             uses=[name for name in macro.values() if name in book.macros])
+    ratio_text = (f"their ratio is {use(macro['TransferRatio'])}, Fieller set {use(macro['TransferFiellerSet'])}"
+                  if transfer.get("estimable") else
+                  f"their ratio ({use(macro['TransferRatio'])}) is not determined: its Fieller set is "
+                  f"{use(macro['TransferFiellerSet'])}, because the English gain's interval covers zero")
+    sentence = (f"The gain of {use(macro['TransferCondition'])} over {use(macro['TransferMinus'])} is "
+                f"{use(macro['TransferGainNonEnglish'])} points on non-English items and "
+                f"{use(macro['TransferGainEnglish'])} on English items: a difference of "
+                f"{use(macro['TransferDifference'])} [{use(macro['TransferDifferenceCILow'])}, "
+                f"{use(macro['TransferDifferenceCIHigh'])}] ($p${p_relation(book.value(macro['TransferDifferenceP']))}"
+                f"{use(macro['TransferDifferenceP'])}); {ratio_text}.")
+    book.add(f"{b}TransferStatement", sentence, None, None, uses=list(macro.values()))
+
+
+def describe_fieller(fieller: Mapping[str, Any]) -> str:
+    """Fieller's confidence set in words, with the numbers as the tables print them."""
+    status = fieller.get("status")
+    if status == "bounded":
+        return f"[{fmt_number(fieller.get('low'), 2)}, {fmt_number(fieller.get('high'), 2)}]"
+    if status == "exclusive":
+        return f"everything outside ({fmt_number(fieller.get('low'), 2)}, {fmt_number(fieller.get('high'), 2)})"
+    if status == "unbounded":
+        return "every ratio"
+    return NOT_AVAILABLE
+
+
+def add_languages(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> None:
+    """Per language with enough questions: each condition's mean and interval."""
+    block = stats.get("languages") or {}
+    included = block.get("included") or []
+    book.add(f"{b}LanguageList", english_list([latex_escape(language) for language in included]) or "none",
+             path, "languages.included")
+    book.add(f"{b}MinLanguageItems", str(block.get("min_items", NOT_AVAILABLE)), path, "languages.min_items")
+    for language, entry in (block.get("by_language") or {}).items():
+        for condition, summary in entry["means"].items():
+            stem = macro_name(b, "lang", language, condition)
+            key = f"languages.by_language.{language}.means.{condition}"
+            book.add(stem + "Mean", or_na(fmt_pct(summary.get("mean"))), path, f"{key}.mean")
+            book.add(stem + "CILow", or_na(fmt_pct(summary.get("ci_low"))), path, f"{key}.ci_low")
+            book.add(stem + "CIHigh", or_na(fmt_pct(summary.get("ci_high"))), path, f"{key}.ci_high")
 
 
 def add_mixed_model(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> None:
@@ -259,6 +274,13 @@ def add_mixed_model(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]
     book.add(f"{b}LrStatistic", or_na(fmt_number(lr.get("statistic"), 2)), path, f"{lr_key}.statistic")
     book.add(f"{b}LrDf", NOT_AVAILABLE if is_missing(lr.get("df")) else f"{lr['df']:g}", path, f"{lr_key}.df")
     book.add(f"{b}LrP", or_na(fmt_p(lr.get("p"))), path, f"{lr_key}.p")
+    for index, term in enumerate(mixed.get("interaction_terms") or []):
+        stem = macro_name(b, term["condition"], "minus", term["minus"], "interaction")
+        key = f"mixedlm.interaction_terms.{index}"
+        book.add(stem + "Estimate", or_na(fmt_number(term.get("estimate"), 1, signed=True)), path, f"{key}.estimate")
+        book.add(stem + "CILow", or_na(fmt_number(term.get("ci_low"), 1)), path, f"{key}.ci_low")
+        book.add(stem + "CIHigh", or_na(fmt_number(term.get("ci_high"), 1)), path, f"{key}.ci_high")
+        book.add(stem + "P", or_na(fmt_p(term.get("p"))), path, f"{key}.p")
 
 
 def add_judges(book: MacroBook, b: str, path: str, stats: Mapping[str, Any]) -> None:
@@ -341,9 +363,18 @@ def add_sentences(book: MacroBook, b: str, stats: Mapping[str, Any]) -> None:
 
     lr_uses = [f"{b}LrStatistic", f"{b}LrDf", f"{b}LrP"]
     if book.available(f"{b}LrP"):
-        lr_text = (rf"The condition $\times$ language interaction has a likelihood-ratio $\chi^2$ of "
+        lr_text = (rf"The omnibus condition $\times$ language interaction has a likelihood-ratio $\chi^2$ of "
                    f"{use(lr_uses[0])} on {use(lr_uses[1])} df ($p${p_relation(book.value(lr_uses[2]))}"
                    f"{use(lr_uses[2])}).")
+        for term in (stats.get("mixedlm") or {}).get("interaction_terms") or []:
+            stem = macro_name(b, term["condition"], "minus", term["minus"], "interaction")
+            fields = [stem + suffix for suffix in ("Estimate", "CILow", "CIHigh", "P")]
+            if not book.available(fields[0]):
+                continue
+            lr_uses += fields
+            lr_text += (f" Its 1-df term for {code(term['condition'])} over {code(term['minus'])} is "
+                        f"{use(fields[0])} points [{use(fields[1])}, {use(fields[2])}] "
+                        f"($p${p_relation(book.value(fields[3]))}{use(fields[3])}).")
     else:
         lr_text = r"The condition $\times$ language interaction was not tested (see the recorded warnings)."
     book.add(f"{b}InteractionStatement", lr_text, None, None, uses=lr_uses)
@@ -393,6 +424,72 @@ def add_globals(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping
     book.add("NJudges", str(len(panel)) if panel else NOT_AVAILABLE, CONFIG_SOURCE, "panel")
 
 
+def add_scope(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+    """What the intervals describe: the training recipe (several seeds) or the checkpoints (one)."""
+    path, stats = next(iter(stats_by_bench.values()))
+    scope = stats.get("inference_scope")
+    if not scope:
+        book.add("InferenceScopeStatement", "What the intervals describe was not recorded.", path, "inference_scope")
+        return
+    book.add("InferenceScopeStatement", latex_escape(scope["statement"]), path, "inference_scope.statement")
+    book.add("NSeeds", str(scope["n_seeds"]), path, "inference_scope.n_seeds")
+
+
+CLAIM_FIELDS = (  # (macro suffix, claims-file field, formatter)
+    ("Verdict", "verdict", lambda v: latex_escape(v or NOT_AVAILABLE)),
+    ("Estimate", "estimate", lambda v: fmt_number(v, 1, signed=True)),
+    ("CILow", "ci_low", lambda v: fmt_number(v, 1)),
+    ("CIHigh", "ci_high", lambda v: fmt_number(v, 1)),
+    ("P", "p", fmt_p),
+    ("PHolm", "p_holm", fmt_p),
+    ("Mde", "mde", lambda v: fmt_number(v, 1)),
+)
+
+
+def add_claims(book: MacroBook, path: str, claims: Mapping[str, Any]) -> None:
+    """Per claim: verdict, estimate, interval, Holm p, MDE, the paper's method; and the list of them."""
+    alpha = claims.get("alpha")
+    book.add("ClaimsFamilySize", str(claims["family"]["size"]), path, "family.size")
+    book.add("ClaimsAlpha", or_na(fmt_number(alpha, 2)), path, "alpha")
+    book.add("ClaimsPowerPercent", NOT_AVAILABLE if is_missing(claims.get("power")) else f"{100 * claims['power']:g}",
+             path, "power")
+    book.add("ClaimsMdeLevel", or_na(fmt_number(claims.get("mde_level"), 4)), path, "mde_level")
+    for verdict, count in (claims.get("counts") or {}).items():
+        book.add(macro_name("claims", verdict.replace(" ", "_")), str(count), path, f"counts.{verdict}")
+    first_method = next((c["paper_method"] for c in claims["claims"] if c.get("paper_method")), None)
+    book.add("PaperTTest", latex_escape(first_method["description"]) if first_method else NOT_AVAILABLE,
+             path, "claims.0.paper_method.description" if first_method else "claims")
+    items = []
+    for index, claim in enumerate(claims["claims"]):
+        stem = macro_name("claim", claim["name"])
+        key = f"claims.{index}"
+        book.add(stem + "Statement", latex_escape(claim.get("statement") or claim["name"]), path, f"{key}.statement")
+        for suffix, field, formatter in CLAIM_FIELDS:
+            value = claim.get(field)
+            if claim["test"] == "equivalence" and field in ("ci_low", "ci_high"):
+                value, field = (claim.get("tost") or {}).get(field), f"tost.{field}"
+            book.add(stem + suffix, or_na(formatter(value)), path, f"{key}.{field}")
+        book.add(stem + "Published", fmt_published(claim), path, f"{key}.published")
+        book.add(stem + "PaperMethod", fmt_paper_method(claim), path, f"{key}.paper_method")
+        book.add(stem + "Ours", fmt_ours(claim), path, key)
+        uses = [stem + suffix
+                for suffix in ("Statement", "Verdict", "Ours", "PHolm", "Published", "PaperMethod", "Mde")]
+        mde = (rf"; the minimum detectable effect at {use('ClaimsPowerPercent')}\% power was {use(stem + 'Mde')} points"
+               if claim.get("verdict") == "inconclusive" and book.available(stem + "Mde") else "")
+        items.append(rf"\item \textbf{{{latex_escape(claim['name'])}}}: {use(uses[0])}. "
+                     rf"\emph{{{use(uses[1])}}}: {use(uses[2])}, Holm $p${p_relation(book.value(uses[3]))}"
+                     f"{use(uses[3])}{mde}. Published: {use(uses[4])}; the paper's method: {use(uses[5])}.")
+        book.add(stem + "Sentence", items[-1].removeprefix(r"\item "), None, None, uses=uses)
+    uses = [macro_name("claim", claim["name"], "Sentence") for claim in claims["claims"]]
+    book.add("ClaimsList", r"\begin{itemize}" + " ".join(rf"\item {use(name)}" for name in uses) + r"\end{itemize}"
+             if uses else "No claims were declared.", None, None, uses=uses)
+    counts = claims.get("counts") or {}
+    count_uses = [macro_name("claims", verdict.replace(" ", "_")) for verdict in counts]
+    parts = [f"{use(name)} {verdict}" for name, verdict in zip(count_uses, counts) if counts[verdict]]
+    book.add("ClaimsSummary", f"Of the {use('ClaimsFamilySize')} claims tested, " + english_list(parts)
+             if parts else "No claim was tested", None, None, uses=["ClaimsFamilySize", *count_uses])
+
+
 def english_list(items: Sequence[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
@@ -401,12 +498,16 @@ def english_list(items: Sequence[str]) -> str:
 
 def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
                  references: Mapping[str, Any] | None = None, paper: Mapping[str, Any] | None = None,
-                 panel: Sequence[str] | None = None) -> MacroBook:
+                 panel: Sequence[str] | None = None,
+                 claims: tuple[str, Mapping[str, Any]] | None = None) -> MacroBook:
     """Every macro, in the order numbers.tex defines them."""
     if not stats_by_bench:
         raise ValueError("no statistics given: the paper needs at least one benchmark")
     book = MacroBook()
     add_globals(book, stats_by_bench, paper, panel)
+    add_scope(book, stats_by_bench)
+    if claims is not None:
+        add_claims(book, *claims)
     for bench, (path, stats) in stats_by_bench.items():
         b = camel(bench)
         add_counts(book, b, path, stats)
@@ -414,6 +515,7 @@ def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
         add_references(book, bench, references)
         add_contrasts(book, b, path, stats)
         add_transfer(book, b, path, stats)
+        add_languages(book, b, path, stats)
         add_mixed_model(book, b, path, stats)
         add_judges(book, b, path, stats)
         add_grading(book, b, path, stats)
@@ -432,14 +534,17 @@ def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
 def write_numbers(stats_by_bench: Mapping[str, tuple[str | os.PathLike, Mapping[str, Any]]],
                   out_path: str | os.PathLike, references: Mapping[str, Any] | None = None,
                   paper: Mapping[str, Any] | None = None,
-                  panel: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+                  panel: Sequence[str] | None = None,
+                  claims: tuple[str | os.PathLike, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Write ``numbers.tex``; returns ``{name: {"value", "source", "key"[, "uses"]}}``.
 
     ``stats_by_bench`` maps each benchmark (in config order) to its stats file path and parsed
-    JSON; ``references`` and ``paper`` are the config blocks; ``panel`` the judge names.
+    JSON; ``references`` and ``paper`` are the config blocks; ``panel`` the judge names;
+    ``claims`` the claims file's path and content (without it there are no claim macros).
     """
     normalised = {bench: (os.fspath(path), stats) for bench, (path, stats) in stats_by_bench.items()}
-    book = build_macros(normalised, references, paper, panel)
+    claims = None if claims is None else (os.fspath(claims[0]), claims[1])
+    book = build_macros(normalised, references, paper, panel, claims)
     with atomic_path(out_path) as tmp:
         Path(tmp).write_text(book.render(), encoding="utf-8")
     return book.macros

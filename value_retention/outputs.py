@@ -12,10 +12,11 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-SUMMARY_FIGURES = ("condition_scores", "language_groups", "seed_spread", "score_distributions")
+SUMMARY_FIGURES = ("condition_scores", "language_groups", "language_scores", "seed_spread", "score_distributions")
 HEATMAP_STEM = "dimension_heatmap"
 HEATMAP_FRAGMENT = "dimension_heatmaps.tex"
-TABLES = ("headline", "contrasts", "dimensions", "mixedlm", "published", "conditions", "grading")
+TABLES = ("claims", "headline", "languages", "contrasts", "interactions", "dimensions", "mixedlm", "published",
+          "conditions", "grading")
 
 
 def figure_files(outdir: str | os.PathLike, benches: Sequence[str]) -> list[str]:

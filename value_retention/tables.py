@@ -10,8 +10,11 @@ number macros; the statistics are read through :mod:`value_retention.stats_json`
 
 Files written by :func:`write_tables` (see :data:`TABLES`):
 
-- ``table_headline.tex``: condition x language group, mean [CI];
-- ``table_contrasts.tex``: the pre-declared contrasts, estimate [CI], bootstrap CI, p, Holm p;
+- ``table_claims.tex``: each declared claim: published, the paper's method, ours, Holm p, verdict;
+- ``table_headline.tex``: condition x language group, mean [CI] (degenerate cells say so);
+- ``table_languages.tex``: condition x language, for every language with enough questions;
+- ``table_contrasts.tex``: the declared contrasts, estimate [CI], bootstrap-t CI, p, Holm p;
+- ``table_interactions.tex``: 1-df condition x language terms, paired and from the mixed model;
 - ``table_dimensions.tex``: per dimension, difference from the reference condition (BH q);
 - ``table_mixedlm.tex``: the mixed model: convergence, warnings, interaction LR test;
 - ``table_published.tex``: published numbers (config ``references``) beside the reproduced ones;
@@ -30,13 +33,18 @@ from .jsonl import atomic_path
 from .latex import (
     MINUS,
     MISSING,
+    VERDICT_LABELS,
     bench_label,
     condition_label,
     fmt_ci,
     fmt_mean_ci,
     fmt_number,
+    fmt_ours,
     fmt_p,
+    fmt_paper_method,
     fmt_pct,
+    fmt_published,
+    fmt_signed_ci,
     group_label,
     latex_escape,
     spanning,
@@ -75,12 +83,12 @@ def contrast_label(contrast: Mapping[str, Any]) -> str:
 
 
 def contrasts_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
-    """The pre-declared contrasts: paired difference [t CI], cluster-bootstrap CI, p, Holm p.
+    """The declared contrasts: paired difference [t CI], bootstrap-t CI, p, Holm p (within them).
 
     A contrast without an estimate (a language group with no items, as on an English-only
     benchmark) gets no row of dashes; a closing row of its block counts them instead.
     """
-    header = ["Contrast", "Group", "Difference [CI]", "Bootstrap CI", "$p$", r"$p_{\mathrm{Holm}}$"]
+    header = ["Contrast", "Group", "Difference [CI]", "Bootstrap-$t$ CI", "$p$", r"$p_{\mathrm{Holm}}$"]
     blocks = []
     for bench, stats in stats_by_bench.items():
         rows, previous, n_without_estimate = [], None, 0
@@ -187,6 +195,85 @@ def published_table(stats_by_bench: Mapping[str, Mapping[str, Any]],
     return tabular("@{}llcc@{}", header, blocks)
 
 
+def languages_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+    """Condition x language: mean [CI] for every language with enough questions (``languages``).
+
+    Columns are the languages of every benchmark; a benchmark without estimates for a language
+    shows ``--`` there, and each block ends with the languages left out for too few questions.
+    """
+    blocks_in = {bench: stats.get("languages") or {} for bench, stats in stats_by_bench.items()}
+    languages = list(dict.fromkeys(lang for block in blocks_in.values() for lang in block.get("included") or []))
+    header = ["Condition", *(latex_escape(language) for language in languages)]
+    blocks = []
+    for bench, block in blocks_in.items():
+        by_language = block.get("by_language") or {}
+        conditions = list(dict.fromkeys(c for entry in by_language.values() for c in entry["means"]))
+        rows = [[condition_label(condition),
+                 *(fmt_mean_ci((by_language.get(language) or {}).get("means", {}).get(condition))
+                   for language in languages)]
+                for condition in conditions]
+        excluded = block.get("excluded") or {}
+        if excluded:
+            rows.append([spanning(len(header), rf"\textit{{{len(excluded)} language(s) with fewer than "
+                                               f"{block.get('min_items')} questions not shown}}")])
+        title = (f"{bench_label(bench)} (questions per language: "
+                 + ", ".join(f"{latex_escape(lang)} {by_language[lang]['n_questions']}" for lang in by_language) + ")")
+        blocks.append((title, rows or [[spanning(len(header), r"\textit{no language with enough questions}")]]))
+    return tabular("@{}l" + "c" * len(languages) + "@{}", header, blocks)
+
+
+def interactions_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+    """The 1-df condition x language terms: how much larger a gain is off English.
+
+    Per pair (a claimed transfer, or ``transfer_ratio``): the difference of gains on paired
+    questions (the claims' statistic) beside the mixed model's 1-df interaction term.
+    """
+    header = ["Contrast", "Paired difference of gains [CI]", "$p$", "Mixed model 1-df term [CI]", "$p$"]
+    blocks = []
+    for bench, stats in stats_by_bench.items():
+        paired = {}
+        for claim in stats.get("claims") or []:
+            if claim.get("test") == "transfer":
+                paired[(claim["condition"], claim["minus"])] = claim
+        transfer = stats.get("transfer_ratio") or {}
+        if transfer.get("difference"):
+            paired.setdefault((transfer["condition"], transfer["minus"]), transfer["difference"])
+        rows = []
+        for term in (stats.get("mixedlm") or {}).get("interaction_terms") or []:
+            pair = paired.get((term["condition"], term["minus"]), {})
+            rows.append([rf"{contrast_label(term)} \ensuremath{{\times}} non-English",
+                         fmt_signed_ci(pair.get("estimate"), pair.get("ci_low"), pair.get("ci_high")),
+                         fmt_p(pair.get("p")),
+                         fmt_signed_ci(term.get("estimate"), term.get("ci_low"), term.get("ci_high")),
+                         fmt_p(term.get("p"))])
+        none = spanning(len(header), r"\textit{no interaction term (one language group, or none declared)}")
+        blocks.append((bench_label(bench), rows or [[none]]))
+    return tabular("@{}lcccc@{}", header, blocks)
+
+
+def claims_table(claims: Mapping[str, Any] | None) -> str:
+    """Each declared claim: the published numbers, the paper's method, ours, Holm p and the verdict.
+
+    The paper's method is its mean scores and its uncorrected t-test (``paper_method``); ours is
+    the claim's test (``value_retention.stats.claims``), whose Holm family is the claims alone.
+    An inconclusive verdict gives the minimum detectable effect that would have been needed.
+    """
+    header = ["Claim", "Test", "Published", "Paper's method", "Ours [CI]", r"$p_{\mathrm{Holm}}$", "Verdict"]
+    rows = []
+    for claim in (claims or {}).get("claims") or []:
+        group = "" if claim["test"] == "transfer" else f", {group_label(claim['group'])}"
+        verdict = VERDICT_LABELS.get(claim.get("verdict"), MISSING)
+        if claim.get("verdict") == "inconclusive" and not is_missing(claim.get("mde")):
+            verdict += f" (MDE {fmt_number(claim['mde'], 1)})"
+        p_holm = claim.get("p_holm")
+        rows.append([latex_escape(claim["name"]),
+                     f"{bench_label(claim['benchmark'])}{group}: {latex_escape(claim['test'])}",
+                     fmt_published(claim), fmt_paper_method(claim), fmt_ours(claim), fmt_p(p_holm), verdict])
+    if not rows:
+        rows = [[spanning(len(header), r"\textit{no claims declared (analysis.claims)}")]]
+    return tabular("@{}lllllcl@{}", header, [(None, rows)])
+
+
 def conditions_table(conditions: Mapping[str, Mapping[str, Any]] | None) -> str:
     """The condition tree from the config: each condition, its parent and the stage that makes it."""
     header = ["Condition", "From", "Stage", "Data", "Reward"]
@@ -238,9 +325,16 @@ def grading_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
 
 def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | os.PathLike,
                  references: Mapping[str, Any] | None = None,
-                 conditions: Mapping[str, Any] | None = None) -> list[Path]:
-    """Write every table in :data:`TABLES` to ``outdir``; returns the paths written."""
+                 conditions: Mapping[str, Any] | None = None,
+                 claims: Mapping[str, Any] | None = None) -> list[Path]:
+    """Write every table in :data:`TABLES` to ``outdir``; returns the paths written.
+
+    ``claims`` is the claims file (``stats_json.read_claims``); without it the claims table says so.
+    """
     builders = {
+        "claims": lambda: claims_table(claims),
+        "languages": lambda: languages_table(stats_by_bench),
+        "interactions": lambda: interactions_table(stats_by_bench),
         "headline": lambda: headline_table(stats_by_bench),
         "contrasts": lambda: contrasts_table(stats_by_bench),
         "dimensions": lambda: dimensions_table(stats_by_bench),

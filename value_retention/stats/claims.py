@@ -266,7 +266,8 @@ def verdict(row: Mapping[str, Any], p_holm: float | None, alpha: float, family_s
             return SUPPORTED, f"TOST: the difference lies within +-{row['margin']:g} points (Holm p < {alpha:g})"
         p_beyond = row["tost"]["p_beyond"]
         if p_beyond is not None and min(1.0, family_size * p_beyond) < alpha:
-            return CONTRADICTED, f"the difference lies beyond the {row['margin']:g}-point margin (Bonferroni p < {alpha:g})"
+            return CONTRADICTED, (f"the difference lies beyond the {row['margin']:g}-point margin "
+                                  f"(Bonferroni p < {alpha:g})")
         return INCONCLUSIVE, "neither equivalence nor a difference beyond the margin is shown"
     if p_holm >= alpha:
         return INCONCLUSIVE, f"Holm-adjusted p >= {alpha:g}"
