@@ -77,6 +77,9 @@ def seed_matrix(frame: pd.DataFrame, value: str = "percent") -> tuple[pd.DataFra
     (NaN where a question was not scored in a seed), or None with a single seed.
     """
     keys = [*QUESTION, "base_item", "language_group"]
+    if frame["seed"].nunique() == 1 and not frame.duplicated(keys).any():  # the common case, without a pivot
+        questions = frame[[*keys, value]].reset_index(drop=True)
+        return questions.assign(n_seeds=1), None
     wide = frame.pivot_table(index=keys, columns="seed", values=value, aggfunc="mean", sort=False)
     matrix = wide.to_numpy(float)
     questions = wide.index.to_frame(index=False)

@@ -1,0 +1,262 @@
+"""Coverage of every interval the paper prints, and the claims' error rates, at the benchmarks' sizes.
+
+Draws C/I grades from the model of value_retention/stats/simulate_grades.py (question, dimension
+and item x condition effects on the logit scale, 5 epochs, questions with 1-7 dimensions) at the
+benchmarks' sizes: AHB (115 questions, one per base item, 30 of them English) and MORU (67 base
+items x English, Malay, Hindi), each at the floor (2%), the middle (50%) and the ceiling (95%).
+Per draw it computes, with the statistics' own functions:
+
+- a condition's mean score over all questions, over one language (AHB English: 30 questions;
+  MORU English: 67) and in a small per-dimension cell (AHB: 22 questions with one dimension;
+  MORU: 12 items x 3 languages): the bounded Korn-Graubard interval beside the old t interval;
+- a paired contrast of two conditions (levels a few points apart): t interval, bootstrap-t, and
+  the old percentile bootstrap; its TOST (1 - 2 alpha) interval; the same at 8 items x 3 languages,
+  where the old percentile bootstrap fails;
+- the difference of non-English and English gains and the Fieller set of their ratio;
+- Krippendorff's alpha between two judges (each flips the true grade with probability 0.15):
+  the percentile bootstrap over base items;
+- with 3 seeds and run effects (MORU, middle): the recipe intervals beside run-blind ones;
+
+and prints each interval's coverage with its Monte-Carlo standard error and the share of misses
+on either side. Then the claims' error rates: a difference claim with no true difference (wrong
+verdicts at most alpha), an equivalence claim at its margin (supported at most alpha), a
+difference claim at its minimum detectable effect (supported about 80% of the time), and a family
+of 8 null claims under Holm (any wrong verdict at most alpha).
+
+    .venv/bin/python bench/stats_coverage.py [--draws 2000] [--boot 999] [--seed 1] [--only AHB]
+
+Exits with status 1 if an interval of the current statistics (not a superseded one) covers
+outside [nominal - 0.01, nominal + 0.01] or a claim error rate is above its bound by more than
+2 Monte-Carlo SE. Takes about 1 s per 20 draws of all designs on one core (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+from value_retention.stats.agreement import bootstrap_alpha, nominal_alpha
+from value_retention.stats.claims import minimum_detectable_effect, tost, verdict
+from value_retention.stats.cluster import cluster_mean
+from value_retention.stats.contrasts import holm
+from value_retention.stats.coverage import Table, cells_frame, difference_intervals, mean_intervals
+from value_retention.stats.ratio import transfer_ratio
+from value_retention.stats.simulate_grades import GradeModel, draw_scores
+
+CONFIDENCE = 0.95
+LEVELS = {"floor": 2.0, "middle": 50.0, "ceiling": 95.0}
+GAP = {"floor": 1.0, "middle": 5.0, "ceiling": -3.0}  # condition B minus condition A, points
+AHB_ENGLISH = 30
+JUDGE_FLIP = 0.15
+TOLERANCE = 0.01
+
+
+def benchmark_models(name: str, level: str) -> dict[str, GradeModel]:
+    levels = (LEVELS[level], LEVELS[level] + GAP[level])
+    if name == "AHB":
+        return {"all": GradeModel(n_items=115, levels=levels),
+                "cell": GradeModel(n_items=22, dimensions=1, levels=levels)}
+    return {"all": GradeModel(n_items=67, n_languages=3, levels=levels),
+            "cell": GradeModel(n_items=12, n_languages=3, dimensions=1, levels=levels)}
+
+
+def languages_of(name: str) -> list[str]:
+    if name == "AHB":
+        return ["English"] * AHB_ENGLISH + ["Other"] * (115 - AHB_ENGLISH)
+    return ["English", "Malay", "Hindi"]
+
+
+def population_alpha(model: GradeModel, rng: np.random.Generator) -> float:
+    """Alpha over a very large sample of questions (its probability limit, to MC error ~1e-3)."""
+    pooled = GradeModel(**{**model.__dict__, "n_items": 20_000, "levels": model.levels[:1]})
+    return nominal_alpha(judge_counts(draw_scores(pooled, 1, rng, JUDGE_FLIP), 0)[0])
+
+
+def judge_counts(draw: dict, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Units (question, dimension, epoch) x {I, C} counts of condition 0's two judges, and units' items."""
+    grades = draw["judge_grades"][index, 0, 0]                   # items, languages, dims, epochs, 2
+    graded = draw["graded"][index, 0, 0]
+    ones = grades.sum(axis=-1)[graded]
+    items = np.broadcast_to(np.arange(grades.shape[0])[:, None, None, None], graded.shape)[graded]
+    return np.column_stack([2 - ones, ones]), items
+
+
+def run_design(table: Table, name: str, level: str, draws: int, boot: int, rng: np.random.Generator) -> None:
+    design = f"{name} {level} ({LEVELS[level]:g}%)"
+    models = benchmark_models(name, level)
+    model, cell_model = models["all"], models["cell"]
+    truths, cell_truths = model.truths(), cell_model.truths()
+    alpha_truth = population_alpha(model, rng)
+    languages = languages_of(name)
+    english = np.array([language == "English" for language in languages])
+    data = draw_scores(model, draws, rng)
+    judged = draw_scores(GradeModel(**{**model.__dict__, "levels": model.levels[:1]}), draws, rng, JUDGE_FLIP)
+    cells = draw_scores(cell_model, draws, rng)["scores"]
+    gap = truths[1] - truths[0]
+    for index in range(draws):
+        scores = data["scores"][index]                           # conditions, seeds, items, languages
+        items = np.repeat(np.arange(model.n_items), model.n_languages)
+        a, b = scores[0, 0].reshape(-1), scores[1, 0].reshape(-1)
+        intervals, degenerate = mean_intervals(a, items, CONFIDENCE)
+        for interval, bounds in intervals.items():
+            table.add(design, f"mean, all questions: {interval}", CONFIDENCE, bounds, truths[0], degenerate)
+        if name == "AHB":
+            language_values, language_items = scores[0, 0, english, 0], np.flatnonzero(english)
+        else:
+            language_values, language_items = scores[0, 0, :, 0], np.arange(model.n_items)
+        intervals, degenerate = mean_intervals(language_values, language_items, CONFIDENCE)
+        for interval, bounds in intervals.items():
+            table.add(design, f"mean, English: {interval}", CONFIDENCE, bounds, truths[0], degenerate)
+        cell = cells[index, 0, 0].reshape(-1)
+        cell_items = np.repeat(np.arange(cell_model.n_items), cell_model.n_languages)
+        intervals, degenerate = mean_intervals(cell, cell_items, CONFIDENCE)
+        for interval, bounds in intervals.items():
+            table.add(design, f"mean, dimension cell: {interval}", CONFIDENCE, bounds, cell_truths[0], degenerate)
+        for interval, bounds in difference_intervals(b - a, items, CONFIDENCE, boot, rng).items():
+            table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, gap)
+        difference = cluster_mean(b - a, items, CONFIDENCE)
+        test = tost(difference.estimate, difference.se, difference.df, 5.0, CONFIDENCE)
+        table.add(design, "paired contrast: TOST 90% interval", 1 - 2 * (1 - CONFIDENCE),
+                  (test["ci_low"], test["ci_high"]), gap)
+        transfer = transfer_ratio(cells_frame(scores, ["A", "B"], languages), "B", "A", CONFIDENCE, [])
+        table.add(design, "difference of gains (non-English - English)", CONFIDENCE,
+                  (transfer["difference"]["ci_low"], transfer["difference"]["ci_high"]), 0.0)
+        table.add(design, "ratio of gains: Fieller set", CONFIDENCE, fieller_hit(transfer["fieller"], 1.0), 0.0)
+        counts, units_items = judge_counts(judged, index)
+        table.add(design, "judge agreement (alpha): bootstrap over base items", CONFIDENCE,
+                  bootstrap_alpha(counts, units_items, CONFIDENCE, boot, rng), alpha_truth)
+
+
+def fieller_hit(fieller: dict, ratio: float) -> tuple[float, float]:
+    """A Fieller set of any shape, as an interval around 0 that holds 0 exactly when the set holds ``ratio``."""
+    status, low, high = fieller["status"], fieller["low"], fieller["high"]
+    inside = (status == "unbounded" or (status == "bounded" and low <= ratio <= high)
+              or (status == "exclusive" and not low < ratio < high))
+    return (-1.0, 1.0) if inside else (1.0, 2.0)
+
+
+def run_small_clusters(table: Table, draws: int, boot: int, rng: np.random.Generator) -> None:
+    design = "8 items x 3 languages (middle)"
+    model = GradeModel(n_items=8, n_languages=3, levels=(50.0, 55.0))
+    truths = model.truths()
+    data = draw_scores(model, draws, rng)["scores"]
+    items = np.repeat(np.arange(8), 3)
+    for index in range(draws):
+        diff = (data[index, 1, 0] - data[index, 0, 0]).reshape(-1)
+        for interval, bounds in difference_intervals(diff, items, CONFIDENCE, boot, rng).items():
+            table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, truths[1] - truths[0])
+
+
+def run_seeds(table: Table, draws: int, rng: np.random.Generator) -> None:
+    design = "MORU middle, 3 seeds with run effects"
+    model = GradeModel(n_items=67, n_languages=3, n_seeds=3, run_sd=0.15, levels=(50.0, 55.0))
+    truths = model.truths()
+    data = draw_scores(model, draws, rng)["scores"]
+    items = np.repeat(np.arange(67), 3)
+    for index in range(draws):
+        scores = data[index]                                        # conditions, seeds, items, languages
+        per_seed = scores[0].reshape(3, -1).T                        # questions x seeds
+        intervals, degenerate = mean_intervals(per_seed.mean(axis=1), items, CONFIDENCE, per_seed)
+        table.add(design, "mean: score interval with runs", CONFIDENCE,
+                  intervals["score interval (Korn-Graubard)"], truths[0], degenerate)
+        blind, _ = mean_intervals(per_seed.mean(axis=1), items, CONFIDENCE)
+        table.add(design, "mean: score interval without runs (superseded)", CONFIDENCE,
+                  blind["score interval (Korn-Graubard)"], truths[0])
+        diffs = (scores[1] - scores[0]).reshape(3, -1).T
+        for interval, bounds in difference_intervals(diffs.mean(axis=1), items, CONFIDENCE, 0, rng, diffs).items():
+            table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, truths[1] - truths[0])
+
+
+def claim_rates(draws: int, rng: np.random.Generator) -> list[dict]:
+    """Error rates and power of the claim verdicts (module docstring)."""
+    alpha = 1 - CONFIDENCE
+    rows = []
+    items = np.arange(115)
+
+    def difference_tests(levels, n_draws):
+        model = GradeModel(n_items=115, levels=levels)
+        data = draw_scores(model, n_draws, rng)["scores"]
+        return [cluster_mean(data[i, 1, 0, :, 0] - data[i, 0, 0, :, 0], items, CONFIDENCE) for i in range(n_draws)]
+
+    def claim_row(estimate, test="difference", margin=None):
+        return {"test": test, "direction": "greater", "margin": margin, "estimate": estimate.estimate,
+                "tost": tost(estimate.estimate, estimate.se, estimate.df, margin or 5.0, CONFIDENCE)}
+
+    null = difference_tests((50.0, 50.0), draws)
+    wrong = [verdict(claim_row(e), e.p, alpha, 1)[0] != "inconclusive" for e in null]
+    rows.append({"check": "difference claim, no true difference: wrong verdicts", "rate": np.mean(wrong),
+                 "bound": alpha, "kind": "at most"})
+    families = [null[i:i + 8] for i in range(0, len(null) - 7, 8)]
+    any_wrong = []
+    for family in families:
+        adjusted = holm([e.p for e in family])
+        any_wrong.append(any(verdict(claim_row(e), p, alpha, 8)[0] != "inconclusive"
+                             for e, p in zip(family, adjusted)))
+    rows.append({"check": "8 null claims under Holm: any wrong verdict", "rate": np.mean(any_wrong),
+                 "bound": alpha, "kind": "at most", "n": len(families)})
+    mde = float(np.mean([minimum_detectable_effect(e.se, e.df, alpha, 0.8, "difference") for e in null]))
+    at_mde = difference_tests((50.0, 50.0 + mde), draws)
+    supported = [verdict(claim_row(e), e.p, alpha, 1)[0] == "supported" for e in at_mde]
+    rows.append({"check": f"difference claim at its MDE ({mde:.2f} points): supported", "rate": np.mean(supported),
+                 "bound": 0.8, "kind": "about"})
+    at_margin = difference_tests((50.0, 55.0), draws)
+    model_gap = GradeModel(n_items=115, levels=(50.0, 55.0)).truths()
+    margin = float(model_gap[1] - model_gap[0])
+    equivalent = [verdict(claim_row(e, "equivalence", margin), tost(e.estimate, e.se, e.df, margin, CONFIDENCE)["p"],
+                          alpha, 1)[0] == "supported" for e in at_margin]
+    rows.append({"check": f"equivalence claim at its margin ({margin:.2f} points): supported",
+                 "rate": np.mean(equivalent), "bound": alpha, "kind": "at most"})
+    for row in rows:
+        n = row.get("n", draws)
+        row["mc_se"] = math.sqrt(max(row["rate"] * (1 - row["rate"]), 1e-12) / n)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--draws", type=int, default=2000, help="draws per design (default: %(default)s)")
+    parser.add_argument("--boot", type=int, default=999, help="bootstrap resamples (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    parser.add_argument("--only", default=None, help="run only designs whose name contains this (default: all)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    table, started = Table(), time.time()
+    for name in ("AHB", "MORU"):
+        for level in LEVELS:
+            if args.only is None or args.only in f"{name} {level}":
+                run_design(table, name, level, args.draws, args.boot, rng)
+                print(f"# {name} {level}: done after {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    if args.only is None or args.only in "small clusters seeds":
+        run_small_clusters(table, args.draws, args.boot, rng)
+        run_seeds(table, args.draws, rng)
+    failures = 0
+    print(f"{'design':<40} {'interval':<62} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
+          f"{'degen':>5}  ok")
+    for row in table.rows():
+        current = "superseded" not in row["interval"]
+        ok = abs(row["coverage"] - row["nominal"]) <= TOLERANCE
+        failures += current and not ok
+        mark = ("yes" if ok else "NO") if current else "(old)"
+        print(f"{row['design']:<40} {row['interval']:<62} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
+              f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d}  {mark}")
+    if args.only is None:
+        print()
+        for row in claim_rates(args.draws, rng):
+            if row["kind"] == "at most":
+                ok = row["rate"] <= row["bound"] + 2 * row["mc_se"]
+            else:
+                ok = abs(row["rate"] - row["bound"]) <= max(0.02, 2 * row["mc_se"])
+            failures += not ok
+            print(f"{row['check']:<70} rate {row['rate']:.3f} (MC SE {row['mc_se']:.3f}), {row['kind']} "
+                  f"{row['bound']:.2f}  {'yes' if ok else 'NO'}")
+    print(f"\n{args.draws} draws per design, {args.boot} bootstrap resamples, seed {args.seed}: "
+          f"{time.time() - started:.0f} s; {failures} check(s) outside their bounds")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

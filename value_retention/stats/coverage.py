@@ -1,0 +1,135 @@
+"""Coverage of the intervals the paper prints, on data drawn from :mod:`.simulate_grades`.
+
+Used by ``bench/stats_coverage.py`` (the full table, at the benchmarks' sizes) and by
+``tests/test_stats_coverage.py`` (a small draw that CI can afford). Every interval is computed by
+the very function the statistics use; the superseded methods (a symmetric t interval for a mean
+score, a percentile cluster bootstrap, a run-blind interval with several seeds) are computed
+beside them from the same pieces, so a table shows what the change bought.
+
+A :class:`Tally` counts, per interval, how often it covered the truth, how often the truth lay
+below or above it (a one-sided failure shows there), and its Monte-Carlo standard error
+sqrt(c (1 - c) / n).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .bounded import score_mean
+from .cluster import (
+    bootstrap_t_interval,
+    cluster_mean,
+    cluster_weights,
+    percentile_interval,
+    resampled_mean_and_variance,
+)
+
+Interval = tuple[float | None, float | None]
+
+
+@dataclass
+class Tally:
+    """Hits of one interval over draws (an interval that could not be computed counts as missing)."""
+
+    nominal: float
+    covered: int = 0
+    below: int = 0   # the truth lay below the interval
+    above: int = 0   # the truth lay above it
+    missing: int = 0
+    degenerate: int = 0
+
+    def add(self, interval: Interval, truth: float, degenerate: bool = False) -> None:
+        low, high = interval
+        self.degenerate += bool(degenerate)
+        if low is None or high is None:
+            self.missing += 1
+        elif truth < low:
+            self.below += 1
+        elif truth > high:
+            self.above += 1
+        else:
+            self.covered += 1
+
+    @property
+    def n(self) -> int:
+        return self.covered + self.below + self.above
+
+    @property
+    def coverage(self) -> float:
+        return self.covered / self.n if self.n else float("nan")
+
+    @property
+    def mc_se(self) -> float:
+        return math.sqrt(self.coverage * (1 - self.coverage) / self.n) if self.n else float("nan")
+
+
+@dataclass
+class Table:
+    """Tallies by (design, interval), in the order they were first added."""
+
+    tallies: dict[tuple[str, str], Tally] = field(default_factory=dict)
+
+    def add(self, design: str, name: str, nominal: float, interval: Interval, truth: float,
+            degenerate: bool = False) -> None:
+        self.tallies.setdefault((design, name), Tally(nominal)).add(interval, truth, degenerate)
+
+    def rows(self) -> list[dict]:
+        return [{"design": design, "interval": name, "nominal": tally.nominal, "coverage": tally.coverage,
+                 "mc_se": tally.mc_se, "below": tally.below / max(tally.n, 1), "above": tally.above / max(tally.n, 1),
+                 "n": tally.n, "missing": tally.missing, "degenerate": tally.degenerate}
+                for (design, name), tally in self.tallies.items()]
+
+
+# --------------------------------------------------------------------------------------------
+# The intervals of one draw, as the statistics compute them (and the superseded ones).
+
+def mean_intervals(values: np.ndarray, clusters: np.ndarray, confidence: float,
+                   seed_values: np.ndarray | None = None) -> tuple[dict[str, Interval], bool]:
+    """A mean score's interval (Korn-Graubard) beside the superseded symmetric t interval."""
+    bounded = score_mean(values, clusters, confidence, seed_values)
+    plain = cluster_mean(values, clusters, confidence, seed_values)
+    return ({"score interval (Korn-Graubard)": (bounded.ci_low, bounded.ci_high),
+             "t interval (superseded)": (plain.ci_low, plain.ci_high)}, bounded.degenerate is not None)
+
+
+def difference_intervals(values: np.ndarray, clusters: np.ndarray, confidence: float, n_boot: int,
+                         rng: np.random.Generator, seed_values: np.ndarray | None = None) -> dict[str, Interval]:
+    """A paired difference's t interval and bootstrap-t interval, beside the superseded percentile one."""
+    estimate = cluster_mean(values, clusters, confidence, seed_values)
+    intervals = {"t interval": (estimate.ci_low, estimate.ci_high)}
+    if seed_values is not None:
+        blind = cluster_mean(values, clusters, confidence)
+        intervals["t interval without runs (superseded)"] = (blind.ci_low, blind.ci_high)
+        return intervals
+    intervals["bootstrap-t"] = bootstrap_t_interval(values, clusters, confidence, n_boot, rng)
+    codes, weights = cluster_weights(clusters, n_boot, rng)
+    means, _ = resampled_mean_and_variance(values, codes, weights)
+    intervals["percentile bootstrap (superseded)"] = percentile_interval(means, confidence)
+    return intervals
+
+
+def cells_frame(scores: np.ndarray, conditions: list[str], languages: list[str]) -> pd.DataFrame:
+    """One draw's scores (conditions, seeds, items, languages) as the statistics' cells table.
+
+    ``languages`` names the language axis (MORU's shape), or, with one language per item (AHB's
+    shape), gives each item's language.
+    """
+    n_conditions, n_seeds, n_items, n_languages = scores.shape
+    index = pd.MultiIndex.from_product([range(n_conditions), range(n_seeds), range(n_items), range(n_languages)],
+                                       names=["c", "seed", "item", "l"]).to_frame(index=False)
+    by = index["l"] if len(languages) == n_languages else index["item"]
+    language = np.asarray(languages, dtype=object)[by.to_numpy()]
+    return pd.DataFrame({
+        "condition": np.asarray(conditions, dtype=object)[index["c"].to_numpy()],
+        "seed": index["seed"].to_numpy(),
+        "question_id": index["item"].astype(str).to_numpy(),
+        "language": language,
+        "base_item": index["item"].astype(str).to_numpy(),
+        "language_group": np.where(language == "English", "english", "non_english"),
+        "percent": scores.reshape(-1),
+    })
+
