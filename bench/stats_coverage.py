@@ -14,8 +14,8 @@ Per draw it computes, with the statistics' own functions:
   where the old percentile bootstrap fails;
 - the difference of non-English and English gains and the Fieller set of their ratio;
 - Krippendorff's alpha between two judges (each flips the true grade with probability 0.15):
-  the percentile bootstrap over base items;
-- with 3 seeds and run effects (MORU, middle): the recipe intervals beside run-blind ones;
+  the studentized bootstrap over base items;
+- with 3 and with 5 seeds and run effects (MORU, middle): the recipe intervals beside run-blind ones;
 
 and prints each interval's coverage with its Monte-Carlo standard error and the share of misses
 on either side. Then the claims' error rates: a difference claim with no true difference (wrong
@@ -127,7 +127,7 @@ def run_design(table: Table, name: str, level: str, draws: int, boot: int, rng: 
                   (transfer["difference"]["ci_low"], transfer["difference"]["ci_high"]), 0.0)
         table.add(design, "ratio of gains: Fieller set", CONFIDENCE, fieller_hit(transfer["fieller"], 1.0), 0.0)
         counts, units_items = judge_counts(judged, index)
-        table.add(design, "judge agreement (alpha): bootstrap over base items", CONFIDENCE,
+        table.add(design, "judge agreement (alpha): studentized bootstrap over base items", CONFIDENCE,
                   bootstrap_alpha(counts, units_items, CONFIDENCE, boot, rng), alpha_truth)
 
 
@@ -151,22 +151,22 @@ def run_small_clusters(table: Table, draws: int, boot: int, rng: np.random.Gener
             table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, truths[1] - truths[0])
 
 
-def run_seeds(table: Table, draws: int, rng: np.random.Generator) -> None:
-    design = "MORU middle, 3 seeds with run effects"
-    model = GradeModel(n_items=67, n_languages=3, n_seeds=3, run_sd=0.15, levels=(50.0, 55.0))
+def run_seeds(table: Table, draws: int, rng: np.random.Generator, n_seeds: int) -> None:
+    design = f"MORU middle, {n_seeds} seeds with run effects"
+    model = GradeModel(n_items=67, n_languages=3, n_seeds=n_seeds, run_sd=0.15, levels=(50.0, 55.0))
     truths = model.truths()
     data = draw_scores(model, draws, rng)["scores"]
     items = np.repeat(np.arange(67), 3)
     for index in range(draws):
         scores = data[index]                                        # conditions, seeds, items, languages
-        per_seed = scores[0].reshape(3, -1).T                        # questions x seeds
+        per_seed = scores[0].reshape(n_seeds, -1).T                  # questions x seeds
         intervals, degenerate = mean_intervals(per_seed.mean(axis=1), items, CONFIDENCE, per_seed)
         table.add(design, "mean: score interval with runs", CONFIDENCE,
                   intervals["score interval (Korn-Graubard)"], truths[0], degenerate)
         blind, _ = mean_intervals(per_seed.mean(axis=1), items, CONFIDENCE)
         table.add(design, "mean: score interval without runs (superseded)", CONFIDENCE,
                   blind["score interval (Korn-Graubard)"], truths[0])
-        diffs = (scores[1] - scores[0]).reshape(3, -1).T
+        diffs = (scores[1] - scores[0]).reshape(n_seeds, -1).T
         for interval, bounds in difference_intervals(diffs.mean(axis=1), items, CONFIDENCE, 0, rng, diffs).items():
             table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, truths[1] - truths[0])
 
@@ -232,7 +232,8 @@ def main() -> int:
                 print(f"# {name} {level}: done after {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     if args.only is None or args.only in "small clusters seeds":
         run_small_clusters(table, args.draws, args.boot, rng)
-        run_seeds(table, args.draws, rng)
+        run_seeds(table, args.draws, rng, 3)
+        run_seeds(table, args.draws, rng, 5)
     failures = 0
     print(f"{'design':<40} {'interval':<62} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
           f"{'degen':>5}  ok")

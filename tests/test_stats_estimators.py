@@ -23,7 +23,7 @@ from statsmodels.stats.weightstats import ttost_paired
 
 from value_retention.scores_csv import check as check_scores
 from value_retention.stats import analyse
-from value_retention.stats.agreement import alpha_from_totals, binary_alpha_totals
+from value_retention.stats.agreement import alpha_from_totals, binary_alpha_totals, jackknife_se
 from value_retention.stats.bounded import korn_graubard, score_mean
 from value_retention.stats.claims import minimum_detectable_effect, tost
 from value_retention.stats.cluster import cluster_mean, cluster_weights, resampled_mean_and_variance
@@ -165,3 +165,16 @@ def test_interaction_term_equals_statsmodels_t_test_on_the_same_fit():
     assert term["se"] == pytest.approx(float(check.sd[0, 0]), rel=1e-6)
     assert term["p"] == pytest.approx(float(check.pvalue), rel=1e-5, abs=1e-12)
     assert math.isfinite(term["z"])
+
+
+def test_the_jackknife_se_of_alpha_recomputes_alpha_without_each_item():
+    rng = np.random.default_rng(6)
+    ones = rng.integers(0, 3, 90)
+    counts = np.column_stack([2 - ones, ones])
+    items = np.repeat(np.arange(30), 3)  # 30 items of 3 graded cells each
+    per_item = np.zeros((30, 3))
+    np.add.at(per_item, items, binary_alpha_totals(counts))
+    leave_out = np.array([krippendorff_alpha(value_counts=counts[items != g], level_of_measurement="nominal")
+                          for g in range(30)])
+    expected = math.sqrt(29 / 30 * ((leave_out - leave_out.mean()) ** 2).sum())
+    assert jackknife_se(per_item.sum(axis=0)[None, :], per_item, np.ones((1, 30)))[0] == pytest.approx(expected)

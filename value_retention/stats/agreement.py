@@ -13,7 +13,7 @@ fraction (say 0.5) is left out of the nominal alpha and counted (``n_units_avera
 so no data is silently ignored. Cells graded by fewer than two judges cannot show (dis)agreement
 and are counted too.
 
-The interval is a percentile bootstrap over base items: the cells of one question (its dimensions,
+The interval is a bootstrap over base items: the cells of one question (its dimensions,
 epochs, conditions and seeds) and of one item's languages are correlated, so resampling cells as
 if they were independent made the interval 1.9-2.6 times too narrow. Each resample draws base
 items with replacement and keeps all their cells. For C/I grades alpha has a closed form in three
@@ -22,8 +22,11 @@ sums over units u with m_u >= 2 pairable grades, n0_u of them I and n1_u C:
     alpha = 1 - (n - 1) * O / (N0 * N1),  O = sum_u n0_u n1_u / (m_u - 1),  N0 = sum_u n0_u,
     N1 = sum_u n1_u,  n = N0 + N1
 
-(the coincidence-matrix definition, with two values), so every resample's alpha is a weighted sum
-of per-item totals; a test checks the formula against the ``krippendorff`` package.
+(the coincidence-matrix definition, with two values), so every resample's alpha is a function of
+weighted sums of per-item totals; a test checks the formula against the ``krippendorff`` package.
+The interval is studentized like the contrasts' (:mod:`.cluster`): alpha's standard error is the
+delete-one-item jackknife's, in the sample and in every resample (each drawn copy of an item left
+out in turn), and the interval is alpha -+ q se with q the ``confidence`` quantile of |t*|.
 
 Sign agreement. For each pre-declared contrast (all questions), each judge's own estimate from its
 own overall(q) scores, averaged over epochs and seeds exactly as the panel's: does every judge see
@@ -40,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..scores_csv import OVERALL, PANEL_AVERAGE, QUESTION
-from .cluster import cluster_weights, derived_rng, percentile_interval
+from .cluster import cluster_weights, derived_rng
 from .contrasts import paired_differences
 from .tidy import dimension_rows, epoch_means, overall_rows, seed_means
 
@@ -109,16 +112,45 @@ def alpha_from_totals(totals: np.ndarray) -> np.ndarray:
     return np.where(zeros * ones > 0, alpha, np.nan)
 
 
+def jackknife_se(totals: np.ndarray, per_item: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The delete-one-item jackknife SE of alpha, for samples given as item ``weights`` (rows).
+
+    ``totals`` (rows x 3) are the samples' summed (O, N0, N1); leaving one copy of item g out
+    subtracts its ``per_item`` totals. Copies of one item give the same leave-one-out value, so
+    they are counted by their weight; G is the number of items drawn.
+    """
+    leave_out = alpha_from_totals(totals[:, None, :] - per_item[None, :, :])    # rows x items
+    drawn = weights.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        centre = np.nansum(weights * leave_out, axis=1, keepdims=True) / drawn
+        spread = np.nansum(weights * (leave_out - centre) ** 2, axis=1)
+    return np.sqrt((drawn[:, 0] - 1) / drawn[:, 0] * spread)
+
+
 def bootstrap_alpha(counts: np.ndarray, clusters, confidence: float, n_samples: int,
                     rng: np.random.Generator) -> tuple[float | None, float | None]:
-    """Percentile interval of the nominal alpha over resamples of base items (``clusters``)."""
-    if counts.shape[0] < 2 or len(pd.unique(np.asarray(clusters))) < 2:
+    """Symmetric studentized interval of the nominal alpha over resamples of base items (``clusters``)."""
+    if counts.shape[0] < 2 or len(pd.unique(np.asarray(clusters))) < 3:
         return None, None
     codes, weights = cluster_weights(clusters, n_samples, rng)
     per_unit = binary_alpha_totals(counts)
     per_item = np.zeros((weights.shape[1], 3))
     np.add.at(per_item, codes, per_unit)
-    return percentile_interval(alpha_from_totals(weights @ per_item), confidence)
+    ones = np.ones((1, weights.shape[1]))
+    alpha = float(alpha_from_totals(per_item.sum(axis=0)))
+    se = float(jackknife_se(per_item.sum(axis=0)[None, :], per_item, ones)[0])
+    if not (np.isfinite(alpha) and se > 0):
+        return None, None
+    resampled = weights.astype(float) @ per_item
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_stats = (alpha_from_totals(resampled) - alpha) / jackknife_se(resampled, per_item, weights)
+    t_stats = t_stats[~np.isnan(t_stats)]
+    if t_stats.size == 0:
+        return None, None
+    q = float(np.quantile(np.abs(t_stats), confidence, method="inverted_cdf"))
+    # Alpha is at most 1 and, on C/I grades, at least -1 but for tiny samples; with few items a
+    # resample may put no bound on it at all (q infinite), and the interval is then [-1, 1].
+    return max(-1.0, alpha - q * se), min(1.0, alpha + q * se)
 
 
 def judge_estimate(rows: pd.DataFrame, judge: str, condition: str, minus: str) -> float | None:
@@ -176,7 +208,7 @@ def judge_agreement(rows: pd.DataFrame, contrasts: Sequence[Sequence[str]], conf
         notes.append(f"judges: {tally['n_units_averaged']} unit(s) hold assignment-averaged scores "
                      "and are left out of the nominal alpha (see alpha_interval_all_units)")
     return {"judges": judges, "level": "nominal", "alpha": alpha, "alpha_ci_low": low,
-            "alpha_ci_high": high, "alpha_ci_method": "percentile bootstrap over base items", **tally,
+            "alpha_ci_high": high, "alpha_ci_method": "studentized bootstrap over base items (jackknife SE)", **tally,
             "n_clusters": int(len(pd.unique(clusters))), "bootstrap_samples": bootstrap_samples,
             "alpha_interval_all_units": interval_alpha(table),
             "sign_agreement": sign_agreement(rows, judges, contrasts)}
