@@ -53,8 +53,9 @@ def test_mean_scores_at_the_floor_keep_their_coverage_where_the_t_interval_does_
 
 def test_the_bootstrap_t_keeps_its_coverage_with_few_clusters_where_the_percentile_bootstrap_does_not():
     """8 base items x 3 languages, a paired contrast of two conditions at 50% and 55%: 600 draws
-    (Monte-Carlo SE about 0.009). The bootstrap-t covers 0.95 +- 0.03; the percentile interval it
-    replaced covers below 0.92 (about 0.88): its resampled means are too concentrated at G = 8."""
+    (Monte-Carlo SE about 0.009). The (symmetric) bootstrap-t covers 0.95 +- 0.03; the percentile
+    interval it replaced covers below 0.92 (0.86 here): its resampled means are too concentrated
+    at G = 8."""
     model = GradeModel(n_items=8, n_languages=3, levels=(50.0, 55.0))
     truths = model.truths()
     rng = np.random.default_rng(20260602)
