@@ -12,10 +12,18 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
-from value_retention.config import check_config, condition_order, lineage, root_model  # noqa: E402
+from value_retention.config import (  # noqa: E402
+    check_config,
+    check_moved_keys,
+    condition_order,
+    lineage,
+    root_model,
+)
 
-# Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
-# every dataset, stage, reward, model and judge a condition names is declared.
+# Stage keys that moved under `trainer:` first (their new names), then shapes and types (the JSON
+# schema), then what a schema cannot say: parents exist, no cycles, every dataset, stage, reward,
+# model and judge a condition names is declared, every trainer and lora key is a TRL or PEFT field.
+check_moved_keys(config, source="config")
 validate(config, schema="../config/schema.yaml")
 check_config(config, source="config")
 
@@ -80,7 +88,8 @@ def training_gpus(wildcards):
 
 def training_env(wildcards):
     """vLLM pins its own torch and transformers, so GRPO with use_vllm gets an env of its own."""
-    return "../envs/vllm.yaml" if stage_spec(wildcards).get("use_vllm") else "../envs/train.yaml"
+    uses_vllm = (stage_spec(wildcards).get("trainer") or {}).get("use_vllm")
+    return "../envs/vllm.yaml" if uses_vllm else "../envs/train.yaml"
 
 
 def reward_spec(wildcards):
