@@ -13,6 +13,7 @@ def for_report(paths, category):
 rule statistics:
     input:
         scores=f"{OUT}/scores/{{bench}}.csv",
+        training=rules.training_report.output.summary,  # its learning-check warnings join the stats'
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     params:

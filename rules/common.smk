@@ -97,6 +97,16 @@ def reward_spec(wildcards):
     return config["rewards"][reward] if reward else None
 
 
+def training_runs():
+    """Every model this workflow trains, per seed, in training order: the trained conditions and
+    the tiny roots, which are pre-trained here (a hub root is downloaded, not trained)."""
+    trained = [c for c in CONDITIONS if c in TRAINED or model_source(c) == "tiny"]
+    return [{"condition": c, "seed": seed} for c in trained for seed in SEEDS]
+
+
+TRAINING_RUNS = training_runs()
+
+
 def checkpoint_dir(wildcards):
     """Resumable trainer checkpoints live outside the declared outputs, so a kill keeps them."""
     return f"{OUT}/checkpoints/{wildcards.condition}/seed{wildcards.seed}"
