@@ -2,6 +2,7 @@
 
     value-retention check-config config/config.yaml
     value-retention plan --config config/paper.yaml
+    value-retention recipe-table config/paper.yaml > docs/recipe.md
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
         --judgments J.jsonl [J.jsonl ...] --out S.json
     value-retention audit AhbAllSftDollyMean
@@ -29,6 +30,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{args.config}: valid")
     for condition in condition_order(config):
         print("  " + " -> ".join(lineage(config, condition)))
+    return 0
+
+
+def cmd_recipe_table(args: argparse.Namespace) -> int:
+    from .recipe_table import render
+
+    sys.stdout.write(render(args.config))
     return 0
 
 
@@ -132,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config and print the condition tree")
     check.add_argument("config")
     check.set_defaults(func=cmd_check_config)
+
+    recipe = sub.add_parser("recipe-table", help="the config's training recipe as a Markdown table of values, "
+                                                 "sources and tags (docs/recipe.md)")
+    recipe.add_argument("config", nargs="?", default="config/paper.yaml")
+    recipe.set_defaults(func=cmd_recipe_table)
 
     plan = sub.add_parser("plan", help="jobs, GPUs and estimated GPU-hours per rule, before submitting")
     plan.add_argument("--config", default="config/paper.yaml")
