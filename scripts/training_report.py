@@ -9,11 +9,12 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on a cluster node
 
 from value_retention import training_report  # noqa: E402
+from value_retention.jsonl import write_json  # noqa: E402
 from value_retention.provenance import record  # noqa: E402
 
 with record(snakemake) as prov:  # noqa: F821 (snakemake is injected by the script directive)
     summary = training_report.summarise(snakemake.params.runs, list(snakemake.input.models))
-    training_report.write_summary(summary, snakemake.output.summary)
+    write_json(snakemake.output.summary, summary)
     stem = snakemake.output.figure_pdf.removesuffix(".pdf")
     written = training_report.plot_training_curves(summary, stem)
     assert sorted(map(str, written)) == sorted([snakemake.output.figure_pdf, snakemake.output.figure_png])

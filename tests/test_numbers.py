@@ -192,7 +192,7 @@ def test_paper_compiles_against_generated_files(tmp_path):
     conditions = ["base", "midtrained", "sft_dolly", "sft_magicoder", "grpo_v2"]
     stats = {"ahb": make_stats("ahb", conditions=conditions, seeds=2, judges=True),
              "en_only": make_stats("en_only", conditions=conditions, non_english=False)}
-    stats["ahb"]["training_warnings"] = ["grpo_v2 seed 0 (grpo): zero reward standard deviation at every logged step"]
+    stats["ahb"]["training_warnings"] = ["grpo_v2 seed 0 (grpo): zero reward spread at every logged step"]
     dirs = generate_paper_inputs(tmp_path, stats, seeds=2)
     env = {**os.environ, "TEXINPUTS": f"{dirs['generated']}:{dirs['tables']}:{dirs['figures']}:"}
 

@@ -448,6 +448,8 @@ def test_output_follows_the_contract_and_is_strict_json(tiny_config):
 def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tidy(HAND_TABLE).to_csv("moru.csv", index=False)
+    warning = "grpo_x seed 0 (grpo): zero reward spread at every logged step (6): ..."
+    Path("summary.json").write_text(json.dumps({"runs": [], "warnings": [warning]}))
 
     class Named(list):
         """Enough of Snakemake's Namedlist for the script and provenance.record."""
@@ -464,13 +466,15 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
             return self._items.get(key, default)
 
     snakemake = type("Snakemake", (), {})()
-    snakemake.input, snakemake.output = Named(scores="moru.csv"), Named(stats="stats/moru.json")
+    snakemake.input = Named(scores="moru.csv", training="summary.json")
+    snakemake.output = Named(stats="stats/moru.json")
     snakemake.params = Named(spec=SPEC, bench="moru", conditions=["B", "A"])
     snakemake.wildcards = Named(bench="moru")
     snakemake.rule, snakemake.config = "statistics", {"analysis": SPEC}
     runpy.run_path(str(REPO / "scripts" / "statistics.py"), init_globals={"snakemake": snakemake})
     written = json.loads(Path("stats/moru.json").read_text())
     assert written["conditions"]["A"]["all"]["mean"] == pytest.approx(57.5)
+    assert written["training_warnings"] == [warning] and f"training: {warning}" in written["warnings"]
     assert list(written["conditions"]) == ["B", "A"]  # the config's order, not the CSV's
     sidecar = json.loads(Path("stats/moru.json.prov.json").read_text())
     assert sidecar["rule"] == "statistics" and sidecar["inputs"][0]["path"] == "moru.csv"

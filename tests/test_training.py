@@ -166,7 +166,7 @@ def test_midtrain_sft_grpo_chain(world, midtrained, untrained_chat):
     log = assert_complete_model_dir(grpo, "grpo")
     assert log["lora_merged"] is True and log["steps"] == 2
     assert log["reward"] == reward
-    assert all(0.0 <= entry["reward"] <= 1.0 and entry["reward_std"] > 0 for entry in log["loss_history"])
+    assert all(0.0 <= entry["reward"] <= 1.0 and entry["frac_reward_zero_std"] < 1 for entry in log["loss_history"])
     assert log["trainer_args"]["num_generations"] == 2 and log["trainer_args"]["bf16"] is False
     # TRL's completion log, kept in the model directory: every logged step's completions and rewards.
     completions = [json.loads(line) for line in (grpo / training.COMPLETIONS_FILE).read_text().splitlines()]
@@ -184,7 +184,7 @@ def test_a_stage_that_learns_nothing_says_so(world, tmp_path, monkeypatch):
     monkeypatch.setattr(training.rewards, "build_reward", lambda spec: constant)
     log = training.train_stage("grpo", world["base"], world["data"]["grpo"], GRPO_SPEC, {"type": "constant"},
                                tmp_path / "m", 0, tmp_path / "c")
-    assert any(w.startswith("zero reward standard deviation at every logged step") for w in log["warnings"])
+    assert any(w.startswith("zero reward spread at every logged step") for w in log["warnings"])
     assert any(w.startswith("zero gradient norm at every logged step") for w in log["warnings"])
     with pytest.raises(NoLearningError, match="the grpo stage learned nothing: zero gradient norm"):
         training.train_stage("grpo", world["base"], world["data"]["grpo"], {**GRPO_SPEC, "no_learning": "error"},
@@ -199,6 +199,13 @@ def test_learning_warnings_read_the_log_history():
              {"step": 2, "train_loss": 2.0}]
     assert training.learning_warnings("sft", still) == ["the training loss never moved from 2 over 2 logged steps"]
     assert training.learning_warnings("grpo", still) == []  # a GRPO loss is 0 by design; rewards tell instead
+    # TRL's reward_std is over the whole batch: groups that differ from each other but not within
+    # themselves still teach nothing, which frac_reward_zero_std shows.
+    flat = [{"step": s, "loss": 0.0, "grad_norm": 0.0, "reward_std": 0.3, "frac_reward_zero_std": 1.0} for s in (1, 2)]
+    assert [w.split(" (")[0] for w in training.learning_warnings("grpo", flat)] == [
+        "zero gradient norm at every logged step", "zero reward spread at every logged step"]
+    flat[1]["frac_reward_zero_std"] = 0.5
+    assert len(training.learning_warnings("grpo", flat)) == 1
     assert training.learning_warnings("midtrain", [{"step": 1, "eval_loss": 1.0}]) == ["no training step was logged"]
 
 
@@ -229,19 +236,31 @@ def test_sft_loss_is_on_the_assistant_tokens_only(world, tmp_path):
         assert prompt.endswith(modeling.START_HEADER + "assistant" + modeling.END_HEADER + "\n\n")
 
 
-def test_sft_full_with_plain_template_and_validation(world):
+def test_sft_full_with_plain_template_validation_and_tensorboard(world):
+    """A TRL option the workflow never names (weight_decay, report_to) reaches the trainer; the
+    validation split is seeded by validation_seed; TensorBoard's event files outlive the checkpoints."""
     root = world["root"]
-    spec = {**with_trainer(SFT_SPEC, save_steps=1), "method": "full", "chat_template": "plain",
-            "validation_fraction": 0.25}
+    spec = {**with_trainer(SFT_SPEC, save_steps=1, weight_decay=0.01, report_to="tensorboard"), "method": "full",
+            "chat_template": "plain", "validation_fraction": 0.25, "validation_seed": 42}
     del spec["lora"]
     out = root / "models" / "sft_plain"
     training.train_stage("sft", world["base"], world["data"]["sft"], spec, None, out, 0, root / "checkpoints" / "x")
     log = assert_complete_model_dir(out, "sft")
     assert log["lora_merged"] is False and log["chat_template"] == "plain"
     assert log["data_report"]["n_train"] == 12 and log["data_report"]["n_validation"] == 4
+    assert log["data_report"]["validation_seed"] == 42
     assert any("eval_loss" in entry for entry in log["loss_history"])
+    assert log["trainer_args"]["weight_decay"] == 0.01 and log["trainer_args"]["report_to"] == ["tensorboard"]
+    assert log["tensorboard"] == "runs" and list((out / "runs").rglob("events.out.tfevents.*"))
     saved = AutoTokenizer.from_pretrained(out)
     assert saved.chat_template == modeling.PLAIN_CHAT_TEMPLATE  # generation sees the template trained on
+
+
+def test_a_reporting_backend_that_is_not_installed_is_a_config_error(monkeypatch):
+    find_spec = training.importlib.util.find_spec
+    monkeypatch.setattr(training.importlib.util, "find_spec", lambda name: None if name == "wandb" else find_spec(name))
+    with pytest.raises(ConfigError, match=r"stages\.sft\.trainer\.report_to.*report_to wandb needs the wandb package"):
+        training.resolve_spec("sft", with_trainer(SFT_SPEC, report_to=["wandb"]))
 
 
 class CrashAfterSave(TrainerCallback):

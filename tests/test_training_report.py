@@ -25,7 +25,7 @@ def sft_log(seed: int) -> dict:
 
 
 GRPO_LOG = {"stage": "grpo", "method": "lora", "steps": 2, "final_loss": 0.0,
-            "warnings": ["zero reward standard deviation at every logged step (2)"],
+            "warnings": ["zero reward spread at every logged step (2)"],
             "loss_history": [{"step": 1, "loss": 0.0, "reward": 0.0, "reward_std": 0.0, "grad_norm": 0.0},
                              {"step": 2, "loss": 0.0, "reward": 0.0, "reward_std": 0.0, "grad_norm": 0.0}]}
 
@@ -42,8 +42,7 @@ def summary(tmp_path):
 def test_summary_labels_every_warning_with_its_run(summary):
     assert [(r["condition"], r["seed"], r["stage"]) for r in summary["runs"]] == [
         ("sft_dolly", 0, "sft"), ("sft_dolly", 1, "sft"), ("grpo_magicoder", 0, "grpo")]
-    assert summary["warnings"] == ["grpo_magicoder seed 0 (grpo): zero reward standard deviation at every "
-                                   "logged step (2)"]
+    assert summary["warnings"] == ["grpo_magicoder seed 0 (grpo): zero reward spread at every logged step (2)"]
     assert summary["runs"][0]["history"][-1] == {"step": 2, "eval_loss": 2.7}
 
 

@@ -77,6 +77,7 @@ def test_every_training_stage_learns(run):
         assert log["warnings"] == [], (condition, log["warnings"])
     grpo = [entry for entry in training_log(run, "grpo_magicoder", 0)["loss_history"] if "loss" in entry]
     assert sum(entry["reward_std"] > 0 for entry in grpo) > len(grpo) / 2
+    assert sum(entry["frac_reward_zero_std"] < 1 for entry in grpo) > len(grpo) / 2  # within prompt groups too
     completions = (run / "results" / "models" / "grpo_magicoder" / "seed0" / "completions.jsonl").read_text()
     assert len(completions.splitlines()) == training_log(run, "grpo_magicoder", 0)["completions"]["n"] > 0
     summary = json.loads((run / "results" / "training" / "summary.json").read_text())

@@ -113,10 +113,6 @@ def trainer_class(stage: str):
     return SFTConfig
 
 
-def trainer_fields(stage: str) -> set[str]:
-    return set(trainer_class(stage).__dataclass_fields__)
-
-
 def lora_fields() -> set[str]:
     from peft import LoraConfig
 

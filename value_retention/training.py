@@ -445,7 +445,8 @@ class ProgressLogger(TrainerCallback):
 
 def loss_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The logged losses (and rewards, for GRPO) by step, from the Trainer's log history."""
-    keys = ("loss", "eval_loss", "reward", "reward_std", "learning_rate", "grad_norm", "num_input_tokens_seen")
+    keys = ("loss", "eval_loss", "reward", "reward_std", "frac_reward_zero_std", "learning_rate", "grad_norm",
+            "num_input_tokens_seen")
     history = []
     for entry in log_history:
         if "loss" in entry or "eval_loss" in entry:
@@ -461,8 +462,9 @@ def learning_warnings(stage: str, log_history: list[dict[str, Any]]) -> list[str
     """Signs that a stage learned nothing, from the Trainer's logged training steps.
 
     - a zero gradient norm at every logged step: no parameter moved;
-    - GRPO: a zero reward standard deviation at every logged step: every completion of a prompt
-      earned the same reward, so every advantage, and the policy gradient, was zero;
+    - GRPO: at every logged step, every prompt's group of completions earned one reward (TRL's
+      ``frac_reward_zero_std`` of 1; where it was not logged, a zero ``reward_std``): every
+      advantage, and so the policy gradient, was zero;
     - other stages: a training loss that never moved.
     """
     steps = [entry for entry in log_history if "loss" in entry and "train_loss" not in entry]
@@ -473,9 +475,11 @@ def learning_warnings(stage: str, log_history: list[dict[str, Any]]) -> list[str
     if grad_norms and all(norm == 0 for norm in grad_norms):
         found.append(f"zero gradient norm at every logged step ({len(grad_norms)} of {len(steps)})")
     if stage == "grpo":
+        flat_groups = [entry["frac_reward_zero_std"] for entry in steps if entry.get("frac_reward_zero_std") is not None]
         stds = [entry["reward_std"] for entry in steps if entry.get("reward_std") is not None]
-        if stds and all(std == 0 for std in stds):
-            found.append(f"zero reward standard deviation at every logged step ({len(stds)}): every completion of "
+        if (flat_groups and all(share == 1 for share in flat_groups)) or (
+                not flat_groups and stds and all(std == 0 for std in stds)):
+            found.append(f"zero reward spread at every logged step ({len(flat_groups or stds)}): every completion of "
                          "a prompt earned the same reward, so every advantage was zero")
     else:
         losses = [entry["loss"] for entry in steps]

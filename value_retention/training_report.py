@@ -8,7 +8,7 @@ tiny world's pre-trained roots included) and writes:
   every run's warnings labelled with its run, which the statistics carry into their own
   ``warnings`` and ``training_warnings`` and so into the paper;
 - ``figures/training_curves.{pdf,png}``: one row per condition, one column per metric (training
-  and eval loss, mean reward, reward standard deviation, gradient norm), one line style per seed,
+  and eval loss, mean reward, the reward's standard deviation over the batch, gradient norm), one line style per seed,
   readable in black and white. A run its learning checks flagged says so in its row.
 """
 
@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .jsonl import read_json, write_json
+from .jsonl import read_json
 
 SUMMARY_KEYS = ("stage", "method", "steps", "epochs", "final_loss", "best_checkpoint", "wall_time_s", "warnings")
 # (column title with units, [(history key, series label, line style)])
 METRICS = (
     ("loss", [("loss", "training", "-"), ("eval_loss", "eval", "--")]),
     ("mean reward", [("reward", "reward", "-")]),
-    ("reward std (per group)", [("reward_std", "reward std", "-")]),
+    ("reward std (over the batch)", [("reward_std", "reward std", "-")]),
     ("gradient norm (L2)", [("grad_norm", "gradient norm", "-")]),
 )
 SEED_MARKERS = ("o", "s", "^", "D", "v", "x")
@@ -54,10 +54,6 @@ def summarise(runs: Sequence[Mapping[str, Any]], model_dirs: Sequence[str | os.P
 
 def run_label(run: Mapping[str, Any]) -> str:
     return f"{run['condition']} seed {run['seed']} ({run['stage']})"
-
-
-def write_summary(summary: Mapping[str, Any], path: str | os.PathLike) -> None:
-    write_json(path, summary)
 
 
 def carry_warnings(stats: dict[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
