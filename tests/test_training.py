@@ -417,7 +417,7 @@ def test_resolve_spec_rejects_what_trl_would_reject_late(stage, spec, key):
 def test_resolve_spec_fills_every_fallback():
     spec = training.resolve_spec("grpo", {"method": "lora", "lora": {"r": 8, "lora_alpha": 16},
                                           "trainer": {"learning_rate": 1e-4}})
-    assert spec["lora"] == {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": "all-linear"}
+    assert spec["lora"] == {"r": 8, "lora_alpha": 16, "target_modules": "all-linear"}  # PEFT's dropout: 0
     assert spec["trainer"]["learning_rate"] == 1e-4 and spec["trainer"]["log_completions"] is True
     assert spec["no_learning"] == "warn" and spec["gpus"] == 1 and spec["validation_seed"] is None
     assert "use_vllm" not in spec["trainer"]  # TRL's own default applies

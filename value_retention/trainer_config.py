@@ -95,6 +95,9 @@ GRPO_DEFAULTS: dict[str, Any] = {
     "log_completions": True,           # a sample of completions and rewards, kept in the model folder
     "num_completions_to_print": 2,     # ... of which the job log shows two per logged step
 }
+# PEFT's default for Llama is q_proj and v_proj only; LoRA matches full fine-tuning best on every
+# linear layer (Schulman et al. 2025, "LoRA Without Regret"), as the authors' q/k/v/o/gate/up/down.
+LORA_DEFAULTS: dict[str, Any] = {"target_modules": "all-linear"}
 # About this many checkpoints and log lines per run where the block sets no save_steps/logging_steps.
 CHECKPOINTS_PER_RUN = 5
 LOG_LINES_PER_RUN = 25
@@ -229,7 +232,7 @@ def resolve(stage: str, block: Mapping[str, Any] | None, cuda: bool) -> dict[str
         raise ConfigError(f"no_learning must be warn or error, not '{resolved['no_learning']}'",
                           key=f"{where}.no_learning")
     if resolved["method"] == "lora":
-        resolved["lora"] = {"lora_dropout": 0.0, "target_modules": "all-linear", **block["lora"]}
+        resolved["lora"] = {**LORA_DEFAULTS, **block["lora"]}
         if resolved["gpus"] > 1:
             # An 8B model with LoRA adapters fits one GPU; merging adapters into FSDP-sharded
             # weights is a different save path, which this workflow does not take.
