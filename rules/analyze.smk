@@ -9,6 +9,7 @@ rule statistics:
         scores=rules.collect_scores.output.scores,
         # the runs' score JSONs: the scorer version and unparseable grades per judge
         runs=expand(rules.score.output.scores, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
+        training=rules.training_report.output.summary,  # its learning-check warnings join the stats'
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     log:

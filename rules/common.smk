@@ -17,12 +17,15 @@ os.environ.update(
 from value_retention.config import (
     benchmark_scorer_version,
     check_config,
+    check_moved_keys,
     condition_order,
     root_model,
 )
 
-# Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
-# every dataset, stage, reward, model and judge a condition names is declared.
+# Stage keys that moved under `trainer:` first (their new names), then shapes and types (the JSON
+# schema), then what a schema cannot say: parents exist, no cycles, every dataset, stage, reward,
+# model and judge a condition names is declared, every trainer and lora key is a TRL or PEFT field.
+check_moved_keys(config, source="config")
 validate(config, schema="../config/schema.yaml")
 check_config(config, source="config")
 
@@ -94,12 +97,23 @@ def training_gpus(wildcards):
 
 def training_env(wildcards):
     """vLLM pins its own torch and transformers, so GRPO with use_vllm gets an env of its own."""
-    return "../envs/vllm.yaml" if stage_spec(wildcards).get("use_vllm") else "../envs/train.yaml"
+    uses_vllm = (stage_spec(wildcards).get("trainer") or {}).get("use_vllm")
+    return "../envs/vllm.yaml" if uses_vllm else "../envs/train.yaml"
 
 
 def reward_spec(wildcards):
     reward = config["conditions"][wildcards.condition].get("reward")
     return config["rewards"][reward] if reward else None
+
+
+def training_runs():
+    """Every model this workflow trains, per seed, in training order: the trained conditions and
+    the tiny roots, which are pre-trained here (a hub root is downloaded, not trained)."""
+    trained = [c for c in CONDITIONS if c in TRAINED or model_source(c) == "tiny"]
+    return [{"condition": c, "seed": seed} for c in trained for seed in SEEDS]
+
+
+TRAINING_RUNS = training_runs()
 
 
 def checkpoint_dir(wildcards):

@@ -11,6 +11,7 @@ import yaml
 from value_retention.cli import main as cli_main
 from value_retention.config import (
     check_config,
+    check_moved_keys,
     condition_order,
     language_group,
     lineage,
@@ -221,3 +222,59 @@ def test_judge_sampling_accepts_null_and_rejects_nonsense(tiny_config):
     tiny_config["judges"]["api"]["max_tokens"] = 0
     with pytest.raises(ConfigError, match="judges.api.max_tokens"):
         validate_schema(tiny_config)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage blocks: `trainer` goes to TRL's config, `lora` to PEFT's, both checked against their fields
+
+def check_config_cli(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "value_retention.cli", "check-config", str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_config_takes_any_trl_argument_and_names_an_unknown_one(tiny_config, tmp_path):
+    tiny_config["stages"]["sft"]["trainer"]["weight_decay"] = 0.01
+    result = check_config_cli(write(tmp_path, tiny_config))
+    assert result.returncode == 0, result.stderr
+    del tiny_config["stages"]["sft"]["trainer"]["weight_decay"]
+    tiny_config["stages"]["sft"]["trainer"]["weight_decya"] = 0.01
+    result = check_config_cli(write(tmp_path, tiny_config))
+    assert result.returncode == 2
+    assert "stages.sft.trainer.weight_decya" in result.stderr
+    assert "not a field of trl.SFTConfig (did you mean 'weight_decay'?)" in result.stderr
+
+
+@pytest.mark.parametrize("edit, key, message", [
+    (lambda c: c["stages"]["grpo"]["trainer"].update(num_generatons=4), "stages.grpo.trainer.num_generatons",
+     "not a field of trl.GRPOConfig (did you mean 'num_generations'?)"),
+    (lambda c: c["stages"]["sft"]["lora"].update(lora_dropuot=0.1), "stages.sft.lora.lora_dropuot",
+     "not a field of peft.LoraConfig (did you mean 'lora_dropout'?)"),
+    (lambda c: c["stages"]["sft"].update(batch_size=4), "stages.sft.batch_size",
+     "moved: write it as stages.sft.trainer.per_device_train_batch_size"),
+    (lambda c: c["stages"]["sft"]["lora"].update(alpha=16), "stages.sft.lora.alpha",
+     "renamed: write it as stages.sft.lora.lora_alpha"),
+    (lambda c: c["models"]["tiny_llama"]["pretrain"].update(epochs=2), "models.tiny_llama.pretrain.epochs",
+     "moved: write it as models.tiny_llama.pretrain.trainer.num_train_epochs"),
+    (lambda c: c["stages"]["midtrain"]["trainer"].update(output_dir="x"), "stages.midtrain.trainer.output_dir",
+     "set by the workflow"),
+    (lambda c: c["stages"]["midtrain"]["trainer"].update(hub_token="hf_x"), "stages.midtrain.trainer.hub_token",
+     "HF_TOKEN in the environment"),
+])
+def test_stage_block_errors_name_the_key(tiny_config, edit, key, message):
+    """load_config's checks in order: moved keys, the schema, then the semantic checks."""
+    edit(tiny_config)
+    with pytest.raises(ConfigError) as error:
+        check_moved_keys(tiny_config)
+        validate_schema(tiny_config)
+        check_config(tiny_config)
+    assert f"key '{key}'" in str(error.value) and message in str(error.value)
+
+
+def test_the_workflow_rejects_a_misspelt_trainer_key_at_parse_time(tiny_config, tmp_path):
+    tiny_config["stages"]["grpo"]["trainer"]["learning_rat"] = 1e-5
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+         "--configfile", str(write(tmp_path, tiny_config)),
+         "--directory", str(tmp_path), "--dry-run", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "stages.grpo.trainer.learning_rat" in result.stdout + result.stderr

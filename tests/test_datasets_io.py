@@ -83,8 +83,8 @@ def test_every_tiny_generator_prepares_cleanly(tmp_path, generator):
     assert len(rows) == 30 and len({row["id"] for row in rows}) == 30
     key = {"text": "text", "dolly": "messages", "magicoder": "messages"}.get(GENERATOR_FORMATS[generator], "prompt")
     assert all(row[key] for row in rows)
-    if generator == "magicoder_prompts":
-        assert all(row["tests"].startswith("assert ") for row in rows)
+    if generator == "magicoder_prompts":  # no tests, as in the real dataset: the response is the reference
+        assert all(row["tests"] is None and "```python" in row["reference"] for row in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,10 +145,33 @@ def test_load_local_reads_jsonl_and_parquet_with_max_rows_and_text_field(tmp_pat
     for name in ("corpus.parquet", "corpus.jsonl"):
         out = tmp_path / f"raw-{name}.jsonl"
         info = datasets_io.load_local({"source": "local", "path": str(tmp_path / name), "format": "text",
-                                       "text_field": "content", "max_rows": 3}, out)
+                                       "text_field": "content", "max_rows": 3, "shuffle_seed": None}, out)
         assert info["n_available"] == 5 and info["n_written"] == 3
+        assert info["row_selection"]["method"] == "first rows"
         assert [{k: v for k, v in r.items() if k != "_row"} for r in read_jsonl(out)] == [
             {"text": f"document {i}", "source": "web"} for i in range(3)]
+
+
+def test_max_rows_keeps_a_seeded_random_subset_of_every_source(tmp_path):
+    """A file that lists its rows source by source (as RLHFlow's prompt collection does): the cap
+    draws from all of them, the same rows for the same seed, and provenance says which."""
+    import datasets
+
+    rows = [{"text": f"{source} prompt {i}", "source": source} for source in ("a", "b", "c") for i in range(40)]
+    dataset = datasets.Dataset.from_list(rows)
+    info = datasets_io.write_raw(dataset, {"max_rows": 30}, tmp_path / "raw.jsonl", origin="test")
+    kept = read_jsonl(tmp_path / "raw.jsonl")
+    assert len(kept) == info["n_written"] == 30
+    assert {row["source"] for row in kept} == {"a", "b", "c"}  # the first 30 rows would all be "a"
+    selection = info["row_selection"]
+    assert selection["shuffle_seed"] == 0 and selection["kept"] == 30 and selection["of"] == 120
+    indices = [rows.index({"text": row["text"], "source": row["source"]}) for row in kept]
+    assert indices == sorted(indices)  # written in the source's order
+    assert selection["first_indices"] == indices[:10]
+    again = datasets_io.write_raw(dataset, {"max_rows": 30}, tmp_path / "again.jsonl", origin="test")
+    assert again["row_selection"]["indices_sha256"] == selection["indices_sha256"]
+    other = datasets_io.write_raw(dataset, {"max_rows": 30, "shuffle_seed": 1}, tmp_path / "other.jsonl", origin="t")
+    assert other["row_selection"]["indices_sha256"] != selection["indices_sha256"]
 
 
 def test_load_local_names_what_is_wrong(tmp_path):

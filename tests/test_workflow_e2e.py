@@ -64,6 +64,29 @@ def test_every_model_is_a_loadable_checkpoint(run):
         assert sidecar_path(folder).exists(), folder
 
 
+def training_log(run: Path, condition: str, seed: int) -> dict:
+    return json.loads((run / "results" / "models" / condition / f"seed{seed}" / "training_log.json").read_text())
+
+
+def test_every_training_stage_learns(run):
+    """Every trained model (the pre-trained base included) logged non-zero gradient norms, and the
+    coding GRPO run's rewards varied within its prompt groups on most steps."""
+    for condition, seed in conditions_and_seeds():
+        log = training_log(run, condition, seed)
+        steps = [entry for entry in log["loss_history"] if "loss" in entry]
+        assert steps and all(entry["grad_norm"] > 0 for entry in steps), condition
+        assert log["warnings"] == [], (condition, log["warnings"])
+    grpo = [entry for entry in training_log(run, "grpo_magicoder", 0)["loss_history"] if "loss" in entry]
+    assert sum(entry["reward_std"] > 0 for entry in grpo) > len(grpo) / 2
+    assert sum(entry["frac_reward_zero_std"] < 1 for entry in grpo) > len(grpo) / 2  # within prompt groups too
+    completions = (run / "results" / "models" / "grpo_magicoder" / "seed0" / "completions.jsonl").read_text()
+    assert len(completions.splitlines()) == training_log(run, "grpo_magicoder", 0)["completions"]["n"] > 0
+    summary = json.loads((run / "results" / "training" / "summary.json").read_text())
+    assert [(r["condition"], r["seed"]) for r in summary["runs"]] == conditions_and_seeds()
+    assert summary["warnings"] == [] and json.loads((run / "results" / "stats" / "ahb.json").read_text())[
+        "training_warnings"] == []
+
+
 def test_generations_cover_every_question_and_epoch(run):
     epochs = CONFIG["generation"]["epochs"]
     for bench in CONFIG["benchmarks"]:
@@ -228,7 +251,7 @@ def test_report_is_built(run):
     result = snakemake(run, "--report", "results/report.html", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (run / "results" / "report.html").read_text(errors="replace")
-    assert "condition_scores" in html
+    assert "condition_scores" in html and "training_curves" in html
 
 
 def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):

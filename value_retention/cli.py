@@ -2,6 +2,7 @@
 
     value-retention check-config config/config.yaml
     value-retention plan --config config/paper.yaml
+    value-retention recipe-table config/paper.yaml > docs/recipe.md
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
         --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era]
     value-retention audit AhbAllSftDollyMean
@@ -30,6 +31,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{args.config}: valid")
     for condition in condition_order(config):
         print("  " + " -> ".join(lineage(config, condition)))
+    return 0
+
+
+def cmd_recipe_table(args: argparse.Namespace) -> int:
+    from .recipe_table import render
+
+    sys.stdout.write(render(args.config))
     return 0
 
 
@@ -160,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
         subparser = sub.add_parser(name, help=summary, description=summary, formatter_class=HelpFormatter)
         subparser.set_defaults(func=func)
         return subparser
+
+    recipe = command("recipe-table", "the config's training recipe as a Markdown table of values, sources and "
+                     "tags (docs/recipe.md)", cmd_recipe_table)
+    recipe.add_argument("config", nargs="?", default="config/paper.yaml", help="the config whose recipe to list")
 
     check = command("check-config", "validate a config and print the condition tree", cmd_check_config)
     check.add_argument("config", help="the config file (YAML), e.g. config/config.yaml")

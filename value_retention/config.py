@@ -1,13 +1,17 @@
 """The workflow config: schema validation, the condition tree, and helpers the rules share.
 
 The JSON schema (``config/schema.yaml``) checks shapes and types; :func:`check_config` checks
-what a schema cannot: that every condition's parent exists, that the tree has no cycle, and that
-every name a condition uses (dataset, stage, reward, model) is declared.
+what a schema cannot: that every condition's parent exists, that the tree has no cycle, that
+every name a condition uses (dataset, stage, reward, model) is declared, and that every stage's
+``trainer`` and ``lora`` keys are fields of TRL's and PEFT's configs
+(:mod:`value_retention.trainer_config`). A stage key from before the ``trainer:`` block is
+reported with its new name, before the schema's more general complaint.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,9 +36,17 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
+    check_moved_keys(config, source=str(path))
     validate_schema(config, source=str(path))
     check_config(config, source=str(path))
     return config
+
+
+def check_moved_keys(config: Any, source: str = "config") -> None:
+    """Before the schema: a stage key that moved under ``trainer:`` is an error giving its new name."""
+    from .trainer_config import check_moved_config_keys
+
+    check_moved_config_keys(config, source=source)
 
 
 def validate_schema(config: Any, source: str = "config") -> None:
@@ -80,6 +92,7 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
                               source=source)
     for name in conditions:
         lineage(config, name)  # raises on a cycle
+    check_stage_blocks(config, source)
     for name, model in config.get("models", {}).items():
         for dataset in [model.get("pretrain_data"), *model.get("tokenizer_corpus", [])]:
             if dataset is not None and dataset not in config.get("datasets", {}):
@@ -137,3 +150,18 @@ def root_model(config: Mapping[str, Any], condition: str) -> str:
 def language_group(language: str) -> str:
     """English vs non-English, the split the paper's transfer claims use."""
     return "english" if language.strip().lower() == "english" else "non_english"
+
+
+def check_stage_blocks(config: Mapping[str, Any], source: str = "config") -> None:
+    """Every stage block's ``trainer`` and ``lora`` keys against TRL's and PEFT's dataclasses.
+
+    Where TRL or PEFT cannot be imported (a controller environment without them), the check is
+    left to each train job, which makes it again before training, and a warning says so.
+    """
+    try:
+        from .trainer_config import check_config_stages
+
+        check_config_stages(config, source=source)
+    except ImportError as error:
+        warnings.warn(f"{source}: stage blocks not checked against TRL's configs here ({error}); "
+                      "each train job checks its own before training", stacklevel=2)

@@ -393,6 +393,24 @@ def add_globals(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping
     book.add("NJudges", str(len(panel)) if panel else NOT_AVAILABLE, CONFIG_SOURCE, "panel")
 
 
+def add_training_checks(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+    """What the training runs' learning checks found (every benchmark's statistics carry the same list)."""
+    path, stats = next(iter(stats_by_bench.values()))
+    warnings = stats.get("training_warnings")
+    if warnings is None:  # statistics from before the learning checks
+        book.add("NTrainingWarnings", NOT_AVAILABLE, None, None)
+        book.add("TrainingChecks", "The training runs' learning checks are not in the statistics.", None, None)
+        return
+    book.add("NTrainingWarnings", str(len(warnings)), path, "training_warnings")
+    if not warnings:
+        sentence = ("Every training run passed the learning checks: non-zero gradient norms, GRPO rewards "
+                    "that vary within a prompt's group of completions, and a loss that moved.")
+    else:
+        sentence = (f"The learning checks flagged {len(warnings)} finding(s), so read these conditions with care: "
+                    + "; ".join(latex_escape(warning) for warning in warnings) + ".")
+    book.add("TrainingChecks", sentence, path, "training_warnings")
+
+
 def english_list(items: Sequence[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
@@ -407,6 +425,7 @@ def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
         raise ValueError("no statistics given: the paper needs at least one benchmark")
     book = MacroBook()
     add_globals(book, stats_by_bench, paper, panel)
+    add_training_checks(book, stats_by_bench)
     for bench, (path, stats) in stats_by_bench.items():
         b = camel(bench)
         add_counts(book, b, path, stats)

@@ -85,11 +85,13 @@ def _rows(config: Mapping[str, Any], planning: Mapping[str, Any], dataset: str) 
 
 
 def _stage_examples(stage_spec: Mapping[str, Any], rows: int) -> float:
-    """Examples seen: max_steps x effective batch when set, else epochs x rows."""
-    if "max_steps" in stage_spec:
-        batch = stage_spec.get("batch_size", 8) * stage_spec.get("gradient_accumulation_steps", 1)
-        return min(stage_spec["max_steps"] * batch, rows * stage_spec.get("epochs", 1e9))
-    return rows * stage_spec.get("epochs", 1)
+    """Examples seen: max_steps x effective batch when set, else epochs x rows (the trainer block's
+    TRL names; the fallbacks are TRL's defaults and the recipe's one epoch)."""
+    trainer = stage_spec.get("trainer") or {}
+    if trainer.get("max_steps", -1) > 0:
+        batch = trainer.get("per_device_train_batch_size", 8) * trainer.get("gradient_accumulation_steps", 1)
+        return min(trainer["max_steps"] * batch, rows * trainer.get("num_train_epochs", 1e9))
+    return rows * trainer.get("num_train_epochs", 1)
 
 
 def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") -> list[PlanRow]:
@@ -115,7 +117,8 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
         tokens = 0.0
         for condition in conditions:
             examples = _stage_examples(stage_spec, _rows(config, planning, config["conditions"][condition]["data"]))
-            per_example_tokens = per_example[stage] * (stage_spec.get("num_generations", 8) if stage == "grpo" else 1)
+            generations = (stage_spec.get("trainer") or {}).get("num_generations", 8) if stage == "grpo" else 1
+            per_example_tokens = per_example[stage] * generations
             tokens += examples * per_example_tokens * seeds
         gpu_hours = tokens * 6 * params / flops[stage] / 3600
         jobs = len(conditions) * seeds

@@ -1,0 +1,281 @@
+"""A stage block of the config, and the TRL and PEFT configs made from it.
+
+A stage block (``stages.midtrain``, ``stages.sft``, ``stages.grpo``, and a tiny model's
+``models.*.pretrain``) has three parts:
+
+- ``trainer``: keyword arguments of ``trl.SFTConfig`` (pre-training, mid-training, SFT) or
+  ``trl.GRPOConfig`` (GRPO), in TRL's own names: every TRL option is reachable, and nothing is
+  translated. Where the recipe's default differs from TRL's, :data:`RECIPE_DEFAULTS` says so
+  and why; everything else is TRL's default.
+- ``lora``: keyword arguments of ``peft.LoraConfig`` (with ``method: lora``).
+- the project's own keys (:data:`PROJECT_KEYS`), only where TRL and PEFT have none: the method,
+  the data, the GPUs, the chat template and its tokens, early stopping, the learning checks.
+
+:func:`check_stage_block` checks a block's keys against the dataclasses' fields, so a typo fails
+at parse time with the key named (and the nearest field suggested), not hours later on a GPU; a
+key from before the ``trainer:`` block gets its new name. :func:`resolve` fills in the
+defaults. TRL and PEFT are imported only when a check or a resolve needs them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from .config import SCHEMA_PATH
+from .errors import ConfigError
+
+TEXT_STAGES = ("pretrain", "midtrain")
+CHAT_STAGES = ("sft", "grpo")
+STAGES = (*TEXT_STAGES, *CHAT_STAGES)
+
+# The project's own keys, where TRL and PEFT have no field: their one home is the config schema's
+# stage definition, which gives each its type, default and description.
+PROJECT_KEYS: dict[str, dict[str, Any]] = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))[
+    "definitions"]["stage"]["properties"]
+PROJECT_DEFAULTS: dict[str, Any] = {key: spec.get("default") for key, spec in PROJECT_KEYS.items()
+                                    if key not in ("trainer", "lora")}
+
+# Keys of the stage block before the `trainer:` block, and where they live now.
+MOVED_KEYS: dict[str, str] = {
+    "epochs": "trainer.num_train_epochs",
+    "max_steps": "trainer.max_steps",
+    "learning_rate": "trainer.learning_rate",
+    "batch_size": "trainer.per_device_train_batch_size",
+    "gradient_accumulation_steps": "trainer.gradient_accumulation_steps",
+    "max_length": "trainer.max_length",
+    "packing": "trainer.packing",
+    "warmup_ratio": "trainer.warmup_steps (a float below 1 is a fraction of the steps)",
+    "bf16": "trainer.bf16",
+    "gradient_checkpointing": "trainer.activation_checkpointing",
+    "save_steps": "trainer.save_steps",
+    "logging_steps": "trainer.logging_steps",
+    "num_generations": "trainer.num_generations",
+    "max_completion_length": "trainer.max_completion_length",
+    "beta": "trainer.beta",
+    "temperature": "trainer.temperature",
+    "use_vllm": "trainer.use_vllm",
+    "vllm_mode": "trainer.vllm_mode",
+    "loss_type": "trainer.loss_type",
+}
+MOVED_LORA_KEYS = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
+
+# Trainer and LoRA fields the workflow sets itself; the config may not.
+WORKFLOW_TRAINER_ARGS: dict[str, str] = {
+    "output_dir": "checkpoints go to the run's folder under results/checkpoints/",
+    "seed": "the seed is the run's seed (the config's `seeds`)",
+    "data_seed": "the data order follows the run's seed (the config's `seeds`)",
+    "resume_from_checkpoint": "the workflow resumes from the run's latest complete checkpoint itself",
+    "dataset_text_field": "normalised text datasets have the field `text`",
+    "hub_token": "a token never goes in the config: set HF_TOKEN in the environment",
+}
+WORKFLOW_LORA_ARGS: dict[str, str] = {
+    "task_type": "always CAUSAL_LM",
+    "base_model_name_or_path": "the parent model directory",
+    "inference_mode": "the adapters are trained",
+}
+
+# Where the recipe's default differs from TRL's (TRL 1.16), and why. A stage's `trainer` block
+# overrides any of them; everything not named here is TRL's default.
+RECIPE_DEFAULTS: dict[str, Any] = {
+    "num_train_epochs": 1,             # transformers: 3; each recipe names its epochs or steps
+    "activation_checkpointing": False, # TRL: on; the paper config turns it on where memory needs it
+    "logging_first_step": True,        # the first loss is the baseline a curve is read against
+    "save_total_limit": 2,             # resumable checkpoints are kept, but not every one
+    "disable_tqdm": True,              # ProgressLogger writes one line per log instead of a bar
+    "dataloader_num_workers": 0,
+    "include_num_input_tokens_seen": "non_padding",  # for tokens/s in the training log
+}
+TEXT_DEFAULTS: dict[str, Any] = {"assistant_only_loss": False}  # language modelling: every token is a target
+SFT_DEFAULTS: dict[str, Any] = {"assistant_only_loss": True}    # the loss on the assistant's tokens only
+GRPO_DEFAULTS: dict[str, Any] = {
+    "log_completions": True,           # a sample of completions and rewards, kept in the model folder
+    "num_completions_to_print": 2,     # ... of which the job log shows two per logged step
+}
+# PEFT's default for Llama is q_proj and v_proj only; LoRA matches full fine-tuning best on every
+# linear layer (Schulman et al. 2025, "LoRA Without Regret"), as the authors' q/k/v/o/gate/up/down.
+LORA_DEFAULTS: dict[str, Any] = {"target_modules": "all-linear"}
+# About this many checkpoints and log lines per run where the block sets no save_steps/logging_steps.
+CHECKPOINTS_PER_RUN = 5
+LOG_LINES_PER_RUN = 25
+
+
+def trainer_class(stage: str):
+    """The TRL config class a stage's ``trainer`` block is passed to."""
+    if stage not in STAGES:
+        raise ConfigError(f"unknown stage '{stage}' (expected {', '.join(STAGES)})", key="stage")
+    if stage == "grpo":
+        from trl import GRPOConfig
+
+        return GRPOConfig
+    from trl import SFTConfig
+
+    return SFTConfig
+
+
+def lora_fields() -> set[str]:
+    from peft import LoraConfig
+
+    return set(LoraConfig.__dataclass_fields__)
+
+
+def stage_key(stage: str) -> str:
+    """Where a stage's block lives in the config, for error messages."""
+    return "models.*.pretrain" if stage == "pretrain" else f"stages.{stage}"
+
+
+def check_moved_keys(block: Mapping[str, Any], where: str) -> None:
+    """A key from before the ``trainer:`` block is an error that gives its new name."""
+    if not isinstance(block, Mapping):
+        return  # the schema says what is wrong
+    for key in block:
+        if key in MOVED_KEYS:
+            raise ConfigError(f"moved: write it as {where}.{MOVED_KEYS[key]} (TRL's own name)", key=f"{where}.{key}")
+    lora = block.get("lora")
+    if isinstance(lora, Mapping):
+        for key in lora:
+            if key in MOVED_LORA_KEYS:
+                raise ConfigError(f"renamed: write it as {where}.lora.{MOVED_LORA_KEYS[key]} "
+                                  f"(peft.LoraConfig's own name)", key=f"{where}.lora.{key}")
+
+
+def check_stage_block(stage: str, block: Mapping[str, Any], where: str | None = None) -> None:
+    """Every key of a stage block names a project key, a TRL config field or a LoraConfig field."""
+    where = where or stage_key(stage)
+    check_moved_keys(block, where)
+    for key in block:
+        if key not in PROJECT_KEYS:
+            raise ConfigError(_unknown(key, PROJECT_KEYS, "a stage key (TRL's arguments go under `trainer:`)"),
+                              key=f"{where}.{key}")
+    cls = trainer_class(stage)
+    _check_fields(block.get("trainer") or {}, set(cls.__dataclass_fields__), WORKFLOW_TRAINER_ARGS,
+                  f"trl.{cls.__name__}", f"{where}.trainer")
+    if block.get("lora") is not None:
+        if block.get("method", PROJECT_DEFAULTS["method"]) != "lora":
+            raise ConfigError("a lora block needs method: lora", key=f"{where}.lora")
+        _check_fields(block["lora"], lora_fields(), WORKFLOW_LORA_ARGS, "peft.LoraConfig", f"{where}.lora")
+    elif block.get("method") == "lora":
+        raise ConfigError("method 'lora' needs a 'lora' block (peft.LoraConfig arguments: r, lora_alpha, ...)",
+                          key=f"{where}.lora")
+
+
+def _check_fields(values: Mapping[str, Any], fields: set[str], reserved: Mapping[str, str], owner: str,
+                  where: str) -> None:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"must be a mapping of {owner} arguments", key=where)
+    for key in values:
+        if key in reserved:
+            raise ConfigError(f"set by the workflow: {reserved[key]}", key=f"{where}.{key}")
+        if key not in fields:
+            raise ConfigError(_unknown(key, fields, f"a field of {owner}"), key=f"{where}.{key}")
+
+
+def _unknown(key: str, known, what: str) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+    return f"'{key}' is not {what}" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def check_config_stages(config: Mapping[str, Any], source: str = "config") -> None:
+    """:func:`check_stage_block` on every stage block of a config (``stages`` and models' ``pretrain``)."""
+    blocks = [(stage, block, f"stages.{stage}") for stage, block in (config.get("stages") or {}).items()]
+    blocks += [("pretrain", model["pretrain"], f"models.{name}.pretrain")
+               for name, model in (config.get("models") or {}).items() if isinstance(model, Mapping)
+               and model.get("pretrain") is not None]
+    for stage, block, where in blocks:
+        try:
+            check_stage_block(stage, block, where)
+        except ConfigError as error:
+            raise error.located(source) from None
+
+
+def check_moved_config_keys(config: Any, source: str = "config") -> None:
+    """Before the schema: old stage keys get their new names rather than "additional property"."""
+    if not isinstance(config, Mapping):
+        return
+    blocks = [(block, f"stages.{stage}") for stage, block in (config.get("stages") or {}).items()]
+    blocks += [(model["pretrain"], f"models.{name}.pretrain") for name, model in (config.get("models") or {}).items()
+               if isinstance(model, Mapping) and isinstance(model.get("pretrain"), Mapping)]
+    for block, where in blocks:
+        try:
+            check_moved_keys(block, where)
+        except ConfigError as error:
+            raise error.located(source) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving a block
+
+def resolve(stage: str, block: Mapping[str, Any] | None, cuda: bool) -> dict[str, Any]:
+    """The stage block with every default filled in: project keys, ``trainer`` and ``lora``.
+
+    ``trainer`` holds the recipe defaults, then the block's own values; the workflow's own
+    arguments (output directory, seed, step-dependent intervals) are added when the trainer is
+    built. ``cuda``: whether this machine has CUDA (bf16 and pinned memory are for GPUs only).
+    """
+    where = stage_key(stage)
+    block = dict(block or {})
+    check_stage_block(stage, block, where)
+    resolved: dict[str, Any] = {**PROJECT_DEFAULTS, **block}
+    stage_defaults = {"sft": SFT_DEFAULTS, "grpo": GRPO_DEFAULTS}.get(stage, TEXT_DEFAULTS)
+    trainer = {**RECIPE_DEFAULTS, "bf16": cuda, "dataloader_pin_memory": cuda, **stage_defaults,
+               **(block.get("trainer") or {})}
+    resolved["trainer"] = trainer
+    if "learning_rate" not in trainer:
+        raise ConfigError("a stage's trainer block needs learning_rate (TRL's defaults suit few recipes)",
+                          key=f"{where}.trainer.learning_rate")
+    if resolved["method"] not in ("full", "lora"):
+        raise ConfigError(f"method must be full or lora, not '{resolved['method']}'", key=f"{where}.method")
+    if resolved["no_learning"] not in ("warn", "error"):
+        raise ConfigError(f"no_learning must be warn or error, not '{resolved['no_learning']}'",
+                          key=f"{where}.no_learning")
+    if resolved["method"] == "lora":
+        resolved["lora"] = {**LORA_DEFAULTS, **block["lora"]}
+        if resolved["gpus"] > 1:
+            # An 8B model with LoRA adapters fits one GPU; merging adapters into FSDP-sharded
+            # weights is a different save path, which this workflow does not take.
+            raise ConfigError("LoRA trains on one GPU (gpus: 1); several GPUs are for full fine-tuning (FSDP)",
+                              key=f"{where}.gpus")
+    if stage == "pretrain" and resolved["gpus"] > 1:
+        raise ConfigError("pre-training the tiny model runs in one process (gpus: 1)", key=f"{where}.gpus")
+    if resolved["gpus"] > 1 and trainer.get("use_vllm") and trainer.get("vllm_mode", "colocate") == "colocate":
+        raise ConfigError("vLLM colocate generation runs on one GPU here; use gpus: 1 or vllm_mode: server",
+                          key=f"{where}.trainer.vllm_mode")
+    if stage == "grpo":
+        _check_grpo_batch(trainer, where)
+    return resolved
+
+
+def field_default(stage: str, name: str) -> Any:
+    """TRL's default for one field of the stage's config class."""
+    import dataclasses
+
+    field = trainer_class(stage).__dataclass_fields__[name]
+    return field.default_factory() if field.default is dataclasses.MISSING else field.default
+
+
+def trainer_value(stage: str, trainer: Mapping[str, Any], name: str) -> Any:
+    """A trainer argument as the run will see it: the block's value, else TRL's default."""
+    return trainer[name] if name in trainer else field_default(stage, name)
+
+
+def _check_grpo_batch(trainer: Mapping[str, Any], where: str) -> None:
+    """What GRPOConfig would reject late, with the key named."""
+    generations = trainer_value("grpo", trainer, "num_generations")
+    batch = trainer_value("grpo", trainer, "per_device_train_batch_size")
+    steps = trainer.get("steps_per_generation") or trainer_value("grpo", trainer, "gradient_accumulation_steps")
+    if generations < 2:
+        raise ConfigError("GRPO needs at least 2 generations per prompt", key=f"{where}.trainer.num_generations")
+    if (batch * steps) % generations:
+        raise ConfigError(f"per_device_train_batch_size x gradient_accumulation_steps ({batch * steps}) must be "
+                          f"divisible by num_generations ({generations}): each step holds whole prompt groups",
+                          key=f"{where}.trainer.per_device_train_batch_size")
+
+
+def reports_to(trainer: Mapping[str, Any]) -> list[str]:
+    """The trainer's ``report_to`` as a list ("none" and "all" as TRL reads them)."""
+    value = trainer.get("report_to", "none")
+    names = [value] if isinstance(value, str) else list(value or [])
+    return [name for name in names if name != "none"]
