@@ -301,7 +301,7 @@ def test_a_rerun_resumes_from_the_latest_checkpoint(world, midtrained, caplog):
 
 # --------------------------------------------------------------------------------------------
 # Several processes through `accelerate launch` (value_retention.launch). On this CPU-only machine
-# accelerate runs them as data-parallel gloo workers; FSDP sharding itself needs GPUs.
+# the repository's FSDP config shards the model across gloo processes (launch.shard_on_cpu).
 
 ACCELERATE_CONFIG = "config/accelerate/fsdp.yaml"  # the repository's config, as the paper uses it
 
@@ -310,7 +310,9 @@ def test_full_finetuning_on_two_processes(world, midtrained, tmp_path):
     spec = {**with_trainer(TEXT_SPEC, per_device_train_batch_size=4), "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
     out, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
     log = launch.train_stage("midtrain", world["base"], world["data"]["compassion"], spec, None, out, 0, checkpoints)
-    assert log["processes"] == 2 and log["distributed_type"] == "MULTI_CPU"
+    assert log["processes"] == 2 and log["distributed_type"] == "FSDP"
+    # Sharded, not replicated: every parameter a DTensor of which each process holds half.
+    assert log["sharding"]["sharded_tensors"] > 0 and log["sharding"]["held_share"] == pytest.approx(0.5, abs=0.02)
     assert log["steps"] == 6  # 24 rows / (2 processes x batch 4) = 3 steps per epoch, 2 epochs
     assert log["tokens_seen"] == midtrained["log"]["tokens_seen"]  # the data split, each row seen once per epoch
     assert log["loss_history"][-1]["loss"] < log["loss_history"][0]["loss"]

@@ -106,8 +106,9 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
     fingerprint = run_fingerprint(stage, spec, reward_spec, seed, data_path, model, parent)
 
     progress = ProgressLogger(stage)
+    sharding = ShardingProbe()
     trainer = build_trainer(stage, model, tokenizer, train_set, eval_set, spec, reward, seed,
-                            checkpoint_dir / TRAINER_SUBDIR, [progress, *callbacks])
+                            checkpoint_dir / TRAINER_SUBDIR, [progress, sharding, *callbacks])
     trainer.remove_callback(PrinterCallback)  # its raw dicts would repeat ProgressLogger's lines
     # The main process discards stale checkpoints before the others look for one to resume.
     with trainer.args.main_process_first(local=False, desc="checkpoints"):
@@ -132,6 +133,7 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
         "parent": os.fspath(parent) if parent is not None else None,
         "data": os.fspath(data_path),
         **trainer_summary(trainer, result, progress, spec),
+        "sharding": sharding.summary,
         "wall_time_s": round(time.time() - started, 2),
         "resumed_from": resume_from.name if resume_from else None,
         "data_report": data_report,
@@ -443,6 +445,27 @@ class ProgressLogger(TrainerCallback):
                  self.tokens_per_second(state), elapsed, eta)
 
 
+class ShardingProbe(TrainerCallback):
+    """Records, as training starts, how much of the model this process holds: all of it, unless FSDP
+    sharded the parameters (DTensors, of which each process keeps its own slice)."""
+
+    def __init__(self):
+        self.summary: dict[str, Any] | None = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if model is None:
+            return
+        total = held = sharded = 0
+        for parameter in model.parameters():
+            total += parameter.numel()
+            local = parameter.to_local() if hasattr(parameter, "to_local") else parameter
+            held += local.numel()
+            sharded += local is not parameter
+        self.summary = {"parameters": total, "held_by_main_process": held,
+                        "held_share": round(held / total, 4) if total else None,
+                        "sharded_tensors": sharded}
+
+
 def loss_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The logged losses (and rewards, for GRPO) by step, from the Trainer's log history."""
     keys = ("loss", "eval_loss", "reward", "reward_std", "frac_reward_zero_std", "learning_rate", "grad_norm",
@@ -491,7 +514,8 @@ def learning_warnings(stage: str, log_history: list[dict[str, Any]]) -> list[str
 
 def provenance_facts(training_log: dict[str, Any]) -> dict[str, Any]:
     """The training log's headline facts, for the model directory's provenance sidecar."""
-    keys = ("stage", "method", "processes", "steps", "tokens_seen", "tokens_per_second", "wall_time_s",
+    keys = ("stage", "method", "processes", "distributed_type", "sharding", "steps", "tokens_seen",
+            "tokens_per_second", "wall_time_s",
             "final_loss", "lora_merged", "resumed_from", "special_tokens_reset", "warnings", "data_report")
     return {key: training_log.get(key) for key in keys}
 
