@@ -16,6 +16,10 @@ rule statistics:
         f"{LOGS}/statistics/{{bench}}.log",
     conda:
         "../envs/analyze.yaml"
+    resources:
+        # Mixed models and cluster bootstraps over every condition.
+        mem_mb=job_resource("statistics", "mem_mb"),
+        runtime=job_resource("statistics", "runtime"),
     params:
         spec=config["analysis"],
         bench="{bench}",

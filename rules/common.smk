@@ -90,9 +90,35 @@ def stage_spec(wildcards):
     return config["stages"][config["conditions"][wildcards.condition]["stage"]]
 
 
+# What each job asks the scheduler for comes from the world's config, so one profile serves every
+# world: GPUs from the stage block's, the generation block's and a local judge's `gpus` (0 in the
+# tiny and rehearsal worlds), CPUs (and threads), memory and runtime from `job_resources`.
+DEFAULT_GPUS = 1  # config/schema.yaml's default for a stage's and the generation block's `gpus`
+
+
+def job_resource(rule, key):
+    """`job_resources.<rule>.<key>` of the config: cpus, mem_mb or runtime (minutes)."""
+    return config["job_resources"][rule][key]
+
+
 def training_gpus(wildcards):
-    """GPUs (= training processes) for this condition's stage: its `gpus`, else one."""
-    return int(stage_spec(wildcards).get("gpus", 1))
+    """GPUs for this condition's stage job: the stage block's `gpus`."""
+    return int(stage_spec(wildcards).get("gpus", DEFAULT_GPUS))
+
+
+def pretraining_gpus(wildcards):
+    """GPUs for pre-training a tiny root model: its `pretrain` block's `gpus`."""
+    spec = config["models"][root_model(config, wildcards.condition)].get("pretrain") or {}
+    return int(spec.get("gpus", DEFAULT_GPUS))
+
+
+def generation_gpus():
+    return int(config["generation"].get("gpus", DEFAULT_GPUS))
+
+
+def judge_gpus(wildcards):
+    """A local judge's `gpus` (a transformers judge on a GPU); none for the lexical judge."""
+    return int(config["judges"][wildcards.judge].get("gpus", 0))
 
 
 def training_env(wildcards):
@@ -102,8 +128,22 @@ def training_env(wildcards):
 
 
 def reward_spec(wildcards):
+    """The condition's reward entry; a reward model is read from its downloaded directory."""
     reward = config["conditions"][wildcards.condition].get("reward")
-    return config["rewards"][reward] if reward else None
+    if not reward:
+        return None
+    spec = config["rewards"][reward]
+    if spec["type"] == "reward_model":
+        return {**spec, "model": reward_model_dir(wildcards)}
+    return spec
+
+
+def reward_model_dir(wildcards):
+    """A `reward_model` reward's checkpoint: its `models` entry, downloaded by download_model where
+    the network is (compute nodes may be offline); nothing for other rewards."""
+    reward = config["conditions"][wildcards.condition].get("reward")
+    spec = config["rewards"][reward] if reward else {}
+    return f"{RES}/hub/{spec['model']}" if spec.get("type") == "reward_model" else []
 
 
 def training_runs():

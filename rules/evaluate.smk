@@ -14,6 +14,12 @@ rule generate:
         f"{JOB_BENCHMARKS}/generate/{{bench}}/{{condition}}/seed{{seed}}.tsv"
     conda:
         generation_env()
+    threads: job_resource("generate", "cpus")
+    resources:
+        gpu=generation_gpus(),
+        cpus_per_task=job_resource("generate", "cpus"),
+        mem_mb=job_resource("generate", "mem_mb"),
+        runtime=job_resource("generate", "runtime"),
     params:
         spec=generation_spec,
         condition="{condition}",
@@ -38,6 +44,12 @@ rule judge:
         judge=one_of(LOCAL_JUDGES),
     conda:
         "../envs/evaluate.yaml"
+    threads: job_resource("judge", "cpus")
+    resources:
+        gpu=judge_gpus,
+        cpus_per_task=job_resource("judge", "cpus"),
+        mem_mb=job_resource("judge", "mem_mb"),
+        runtime=job_resource("judge", "runtime"),
     params:
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),

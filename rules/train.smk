@@ -35,6 +35,12 @@ rule init_model:
         condition=one_of([c for c in ROOTS if model_source(c) == "tiny"]),
     conda:
         "../envs/train.yaml"
+    threads: job_resource("init_model", "cpus")
+    resources:
+        gpu=pretraining_gpus,
+        cpus_per_task=job_resource("init_model", "cpus"),
+        mem_mb=job_resource("init_model", "mem_mb"),
+        runtime=job_resource("init_model", "runtime"),
     params:
         spec=lambda w: config["models"][root_model(config, w.condition)],
         seed=lambda w: int(w.seed),
@@ -63,6 +69,7 @@ rule train:
     input:
         parent=parent_model,
         data=training_data,
+        reward_model=reward_model_dir,
     output:
         model=directory(f"{OUT}/models/{{condition}}/seed{{seed}}"),
     log:
@@ -73,10 +80,14 @@ rule train:
         condition=one_of(TRAINED),
     conda:
         training_env
+    threads: job_resource("train", "cpus")
     resources:
         # The stage's `gpus`: one process per GPU, several through accelerate (FSDP). The profile
-        # says which GPU type and partition; the count belongs to the stage, so it lives here.
+        # says which GPU type and partition; the count belongs to the world, so it lives here.
         gpu=training_gpus,
+        cpus_per_task=job_resource("train", "cpus"),
+        mem_mb=job_resource("train", "mem_mb"),
+        runtime=job_resource("train", "runtime"),
     params:
         stage=lookup(dpath="conditions/{condition}/stage", within=config),
         spec=stage_spec,

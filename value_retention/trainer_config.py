@@ -231,16 +231,24 @@ def resolve(stage: str, block: Mapping[str, Any] | None, cuda: bool) -> dict[str
     if resolved["no_learning"] not in ("warn", "error"):
         raise ConfigError(f"no_learning must be warn or error, not '{resolved['no_learning']}'",
                           key=f"{where}.no_learning")
+    gpus = resolved["gpus"]
+    if resolved.get("processes") is None:
+        resolved["processes"] = max(gpus, 1)  # one process per GPU; on CPU, one process
+    processes = resolved["processes"]
+    if gpus and processes != gpus:
+        raise ConfigError(f"{processes} processes on {gpus} GPUs: each training process drives one GPU, so set "
+                          "processes equal to gpus or leave it out (processes above 1 without GPUs are CPU "
+                          "processes, for rehearsing the multi-GPU path)", key=f"{where}.processes")
     if resolved["method"] == "lora":
         resolved["lora"] = {**LORA_DEFAULTS, **block["lora"]}
-        if resolved["gpus"] > 1:
+        if processes > 1:
             # An 8B model with LoRA adapters fits one GPU; merging adapters into FSDP-sharded
             # weights is a different save path, which this workflow does not take.
-            raise ConfigError("LoRA trains on one GPU (gpus: 1); several GPUs are for full fine-tuning (FSDP)",
-                              key=f"{where}.gpus")
-    if stage == "pretrain" and resolved["gpus"] > 1:
-        raise ConfigError("pre-training the tiny model runs in one process (gpus: 1)", key=f"{where}.gpus")
-    if resolved["gpus"] > 1 and trainer.get("use_vllm") and trainer.get("vllm_mode", "colocate") == "colocate":
+            raise ConfigError("LoRA trains in one process (gpus: 1, or 0 on CPU); several processes are for full "
+                              "fine-tuning (FSDP)", key=f"{where}.processes" if gpus <= 1 else f"{where}.gpus")
+    if stage == "pretrain" and processes > 1:
+        raise ConfigError("pre-training the tiny model runs in one process (gpus: 0 or 1)", key=f"{where}.gpus")
+    if processes > 1 and trainer.get("use_vllm") and trainer.get("vllm_mode", "colocate") == "colocate":
         raise ConfigError("vLLM colocate generation runs on one GPU here; use gpus: 1 or vllm_mode: server",
                           key=f"{where}.trainer.vllm_mode")
     if stage == "grpo":
