@@ -60,7 +60,8 @@ RAW_QUESTION_FIELDS = {
 
 # Defaults for download(); a spec's repo/revision keys override them.
 HUB_DEFAULTS = {
-    "ahb": {"repo": "sentientfutures/ahb", "revision": "AHB-2.2",
+    # AHB 2.2 at the commit its AHB-2.2 (now ANIMA-2.2) tag names, as inspect_evals 0.26 pins it.
+    "ahb": {"repo": "CompassioninMachineLearning/anima", "revision": "c658f00e80529c8b2d81bb89d95df6af4d4b5bf6",
             "questions_config": "questions", "dimensions_config": "dimensions"},
     "moru": {"repo": "sentientfutures/moru-benchmark",
              "revision": "b85acdedd780e804012a2709bf7ccfba10a03f00",
@@ -469,16 +470,23 @@ def download(spec: Mapping[str, Any], questions_out: str | os.PathLike,
 
 
 def _download_from_hub(fmt: str, spec: Mapping[str, Any]):
+    """The raw rows from the hub, each repository's revision resolved to its commit first; the origin
+    records what was asked for, the commits, and the endpoint (``hub_revisions.record``)."""
     from datasets import load_dataset
 
+    from . import hub_revisions
+
     split = spec.get("split", "train")
+    commit = hub_revisions.resolve(spec["repo"], spec["revision"], repo_type="dataset")
+    origin = hub_revisions.record(spec["repo"], spec["revision"], commit)
     if fmt == "ahb":
-        questions = load_dataset(spec["repo"], spec["questions_config"], revision=spec["revision"], split=split)
-        dimensions = load_dataset(spec["repo"], spec["dimensions_config"], revision=spec["revision"], split="train")
-        origin = {"repo": spec["repo"], "revision": spec["revision"]}
+        questions = load_dataset(spec["repo"], spec["questions_config"], revision=commit, split=split)
+        dimensions = load_dataset(spec["repo"], spec["dimensions_config"], revision=commit, split="train")
     else:
-        questions = load_dataset(spec["repo"], revision=spec["revision"], split=split)
-        dimensions = load_dataset(spec["dimensions_repo"], revision=spec["dimensions_revision"], split="train")
-        origin = {"repo": spec["repo"], "revision": spec["revision"],
-                  "dimensions_repo": spec["dimensions_repo"], "dimensions_revision": spec["dimensions_revision"]}
+        questions = load_dataset(spec["repo"], revision=commit, split=split)
+        dimensions_commit = hub_revisions.resolve(spec["dimensions_repo"], spec["dimensions_revision"],
+                                                  repo_type="dataset")
+        dimensions = load_dataset(spec["dimensions_repo"], revision=dimensions_commit, split="train")
+        origin["dimensions"] = hub_revisions.record(spec["dimensions_repo"], spec["dimensions_revision"],
+                                                    dimensions_commit)
     return questions, dimensions, origin

@@ -98,6 +98,14 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
             if dataset is not None and dataset not in config.get("datasets", {}):
                 raise ConfigError(f"dataset '{dataset}' is not declared under 'datasets'",
                                   key=f"models.{name}", source=source)
+    for name, reward in config.get("rewards", {}).items():
+        if reward["type"] == "reward_model":
+            model = config.get("models", {}).get(reward.get("model"))
+            if model is None or model.get("source") != "hub":
+                raise ConfigError(f"'{reward.get('model')}' is not a hub model under 'models': a reward model is a "
+                                  "models entry (source: hub, repo, revision), which the download_model rule "
+                                  "fetches where the network is, since compute nodes may be offline",
+                                  key=f"rewards.{name}.model", source=source)
     for bench in config.get("benchmarks", {}):
         benchmark_scorer_version(config, bench)  # raises on an unknown version, naming the key
     for judge in config["panel"]:

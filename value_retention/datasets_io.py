@@ -225,10 +225,16 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
                           "value_retention.tiny_world)", key="source")
     from datasets import load_dataset
 
-    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"),
+    from . import hub_revisions
+
+    # The revision is resolved to a commit once and that commit is loaded, so the rows and the SHA
+    # in provenance agree even if the branch moves meanwhile.
+    commit = hub_revisions.resolve(spec["repo"], spec.get("revision"), repo_type="dataset")
+    log.info("downloading %s (revision %s = commit %s, split %s)", spec["repo"], spec.get("revision"), commit,
              spec.get("split", "train"))
-    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec.get("split", "train"))
-    return write_raw(dataset, spec, out_path, origin=spec["repo"])
+    dataset = load_dataset(spec["repo"], revision=commit, split=spec.get("split", "train"))
+    written = write_raw(dataset, spec, out_path, origin=spec["repo"])
+    return {**written, **hub_revisions.record(spec["repo"], spec.get("revision"), commit)}
 
 
 def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:

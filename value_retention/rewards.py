@@ -19,7 +19,8 @@ Types (``type:`` in the config):
   (the reward crossed onto other prompts) scores 1.0 for a non-empty block that parses where it
   is Python, else 0.0.
 - ``lexical_helpfulness``: the tiny world's transparent proxy, NOT a learned reward model.
-- ``reward_model``: a sequence-classification reward model from the hub (paper world).
+- ``reward_model``: a sequence-classification reward model (paper world): a ``models`` entry, which
+  the download_model rule fetches and the train rule reads from its local directory.
 - ``reference_similarity``: similarity of the completion to the row's ``reference``.
 
 Running model-written code (and the dataset's reference solutions): :class:`Sandbox` runs it in a
@@ -72,7 +73,7 @@ def build_reward(spec: dict[str, Any], name: str | None = None):
         return reference_similarity
     if kind == "reward_model":
         if not spec.get("model"):
-            raise ConfigError("a reward_model reward needs 'model' (a hub id or a local directory)",
+            raise ConfigError("a reward_model reward needs 'model' (a models entry; here its local directory)",
                               key=f"{where}.model")
         return RewardModel(spec["model"], revision=spec.get("revision"), batch_size=int(spec.get("batch_size", 8)))
     raise ConfigError(f"unknown reward type {kind!r} (expected one of {', '.join(REWARD_TYPES)})",
