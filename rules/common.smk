@@ -156,6 +156,27 @@ def training_runs():
 TRAINING_RUNS = training_runs()
 
 
+def used_sources():
+    """"section/name" -> the file whose provenance records each input this run uses (hub models,
+    datasets and benchmarks, downloaded or made here): the methods section names their commits."""
+    datasets = {config["conditions"][c]["data"] for c in TRAINED}
+    models = {root_model(config, c) for c in ROOTS}
+    for name in models.copy():
+        spec = config["models"][name]
+        datasets |= set(spec.get("tokenizer_corpus", [])) | {spec.get("pretrain_data")} - {None}
+    for condition in TRAINED:
+        reward = config["rewards"].get(config["conditions"][condition].get("reward") or "", {})
+        if reward.get("type") == "reward_model":
+            models.add(reward["model"])
+    found = {f"models/{m}": f"{RES}/hub/{m}" for m in sorted(models) if config["models"][m]["source"] == "hub"}
+    found |= {f"datasets/{d}": f"{RES}/raw/{d}.jsonl" for d in sorted(datasets)}
+    found |= {f"benchmarks/{b}": f"{RES}/raw/benchmarks/{b}/questions.jsonl" for b in BENCHMARKS}
+    return found
+
+
+USED_SOURCES = used_sources()
+
+
 def checkpoint_dir(wildcards):
     """Resumable trainer checkpoints live outside the declared outputs, so a kill keeps them."""
     return f"{OUT}/checkpoints/{wildcards.condition}/seed{wildcards.seed}"
@@ -173,7 +194,7 @@ def judge_scoring(wildcards):
     return {
         "version": scorer_version_of(wildcards.bench),
         "format": spec["format"],
-        "revision": spec.get("revision", "tiny") if spec["format"] == "ahb" else None,
+        "revision": judge_revision(wildcards),
     }
 
 
@@ -196,9 +217,12 @@ def generation_env():
 
 
 def judge_revision(wildcards):
-    """The AHB grader prompt opens with the benchmark's revision line; MORU's has none."""
+    """The AHB grader prompt opens with a revision line (its `prompt_revision`, else the revision it
+    was downloaded at: a pinned commit need not change the prompt); MORU's has none."""
     spec = config["benchmarks"][wildcards.bench]
-    return spec.get("revision", "tiny") if spec["format"] == "ahb" else None
+    if spec["format"] != "ahb":
+        return None
+    return spec.get("prompt_revision", spec.get("revision", "tiny"))
 
 
 def for_report(paths, category):

@@ -94,6 +94,13 @@ def tiny_dag(tmp_path_factory) -> list[DagJob]:
 
 
 @pytest.fixture(scope="session")
+def rehearsal_dag(tmp_path_factory) -> list[DagJob]:
+    """The rehearsal config's DAG."""
+    return dry_run_jobs(tmp_path_factory.mktemp("rehearsal-dag"), "--configfile",
+                        str(REPO / "config" / "rehearsal.yaml"))
+
+
+@pytest.fixture(scope="session")
 def paper_dag(tmp_path_factory) -> list[DagJob]:
     """The paper config's DAG."""
     return dry_run_jobs(tmp_path_factory.mktemp("paper-dag"), "--configfile", str(REPO / "config" / "paper.yaml"))

@@ -76,6 +76,10 @@ def test_every_training_stage_learns(run):
         steps = [entry for entry in log["loss_history"] if "loss" in entry]
         assert steps and all(entry["grad_norm"] > 0 for entry in steps), condition
         assert log["warnings"] == [], (condition, log["warnings"])
+    # Mid-training is sharded by the paper's FSDP config across two CPU processes: each held half.
+    midtrained = training_log(run, "midtrained", 0)
+    assert (midtrained["processes"], midtrained["distributed_type"]) == (2, "FSDP")
+    assert midtrained["sharding"]["held_share"] == pytest.approx(0.5, abs=0.02)
     grpo = [entry for entry in training_log(run, "grpo_magicoder", 0)["loss_history"] if "loss" in entry]
     assert sum(entry["reward_std"] > 0 for entry in grpo) > len(grpo) / 2
     assert sum(entry["frac_reward_zero_std"] < 1 for entry in grpo) > len(grpo) / 2  # within prompt groups too

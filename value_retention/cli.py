@@ -7,6 +7,8 @@
         --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era]
     value-retention audit AhbAllSftDollyMean
     value-retention audit results/tables/table_headline.tex --cell 2,3
+    value-retention rehearse [--workdir DIR] [SNAKEMAKE ARGUMENTS ...]
+    value-retention pin --config config/paper.yaml --resources resources-paper --out pinned.yaml
 
 Each subcommand is a thin layer over a library function, so the workflow's rules and a user at
 the shell run the same code.
@@ -61,6 +63,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     summary = {key: result[key] for key in ("scorer_version", "overall_mean", "n_questions_scored",
                                             "n_questions_unscored", "n_grades_unparseable")}
     print(json.dumps(summary))
+    return 0
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from .rehearsal.run import rehearse
+
+    passed_on = args.snakemake_args[1:] if args.snakemake_args[:1] == ["--"] else args.snakemake_args
+    return rehearse(args.workdir, passed_on, snapshot=args.snapshot, cores=args.cores).returncode
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    from .jsonl import atomic_path
+    from .pinning import pin
+
+    text, pinned = pin(args.config, args.resources)
+    with atomic_path(Path(args.out)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    for source in pinned:
+        print(f"{source.section}.{source.name}.{source.key}: {source.origin} {source.requested} -> {source.commit}")
+    print(f"{args.out}: {len(pinned)} revisions pinned to the commits downloaded")
     return 0
 
 
@@ -195,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--scorer-version", choices=list(SCORER_VERSIONS), default=None,
                        help="the reference whose unparseable-grade rule applies (default: the version the "
                             "judgment rows name, else current); see value_retention/scorer_versions.py")
+
+    rehearse = command("rehearse", "run the rehearsal world (config/rehearsal.yaml) with its local hub and judge "
+                       "server", cmd_rehearse)
+    rehearse.add_argument("--workdir", default=".", help="the workflow's working directory")
+    rehearse.add_argument("--snapshot",
+                          help="the local hub snapshot (default: <workdir>/.rehearsal-hub, made if absent)")
+    rehearse.add_argument("--cores", type=int, default=2, help="snakemake --cores")
+    rehearse.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="passed on to snakemake")
+
+    pin = command("pin", "write the config with every hub revision replaced by the commit the download "
+                  "rules recorded, so the run can be repeated exactly", cmd_pin)
+    pin.add_argument("--config", required=True, help="the config whose downloads ran")
+    pin.add_argument("--resources", help="its resources_dir (default: the config's)")
+    pin.add_argument("--out", required=True, help="where to write the pinned config")
 
     audit = command("audit", "print the provenance chain behind a number in the paper", cmd_audit)
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")

@@ -65,13 +65,13 @@ class LoopbackServer:
     each request's JSON body and Authorization header, for assertions.
     """
 
-    def __init__(self, responder: Responder | None = None):
+    def __init__(self, responder: Responder | None = None, port: int = 0):
         self.responder = responder or always()
         self.hits = 0
         self.bodies: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())  # port 0: any free one
         self._httpd.daemon_threads = True  # a handler still sleeping never blocks shutdown
         # A short poll interval makes shutdown quick (the default waits up to half a second).
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
