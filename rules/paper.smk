@@ -30,6 +30,8 @@ rule paper:
         pdf=report(f"{OUT}/paper/paper.pdf", category="Paper"),
     log:
         f"{LOGS}/paper.log",
+    # Where the system's TeX Live is (envs/paper.yaml: conda has none that builds main.tex).
+    localrule: True
     conda:
         "../envs/paper.yaml"
     params:

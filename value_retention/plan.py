@@ -129,9 +129,10 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
     questions = sum(planning["benchmark_questions"].get(b, 100) for b in benches)
     answers = len(config["conditions"]) * seeds * questions * config["generation"]["epochs"]
     gen_tokens = answers * (per_example["question"] + config["generation"]["max_new_tokens"])
-    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), 1, gpu_model("generate"),
-                        gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
-                        "2N FLOPs per token (one GPU per job)"))
+    generation_gpus = int(config["generation"].get("gpus", 1))
+    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), generation_gpus,
+                        gpu_model("generate"), gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
+                        f"2N FLOPs per token ({generation_gpus} GPU per job, the generation block's gpus)"))
     judge_jobs = len(config["conditions"]) * seeds * len(benches) * len(config["panel"])
     rows.append(PlanRow("judge", judge_jobs, 0, "-", 0, 0.0,
                         f"about {answers * 6 * len(config['panel']):,} judge calls (answers x dimensions, ~6)"))

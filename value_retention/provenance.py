@@ -223,9 +223,23 @@ def record(snakemake: Any) -> Iterator[Recorder]:
             config=snakemake.config,
             seed=int(seed) if seed is not None else None,
         )
+        recorder.add(job=job_call(snakemake))
         yield recorder
         recorder.finish()
         log.info("%s: done in %.1f s", job, time.time() - recorder.started)
+
+
+def job_call(snakemake: Any) -> dict[str, Any]:
+    """The script's call, named as the rule names its files: enough to run the script again outside
+    Snakemake (tests/envcheck.py runs every rule's script so, in each rule's own environment)."""
+    def files(container: Any) -> dict[str, Any]:
+        return {"all": [os.fspath(path) for path in container],
+                "named": {name: value if isinstance(value, str) else [os.fspath(v) for v in value]
+                          for name, value in container.items()}}
+
+    return {"input": files(snakemake.input), "output": files(snakemake.output),
+            "log": [os.fspath(path) for path in (getattr(snakemake, "log", None) or [])],
+            "threads": getattr(snakemake, "threads", 1)}
 
 
 def job_log(snakemake: Any) -> str | None:
