@@ -157,7 +157,7 @@ TRAINING_RUNS = training_runs()
 
 
 def used_sources():
-    """"section/name" -> the file whose provenance records each input this run uses (hub models,
+    """ "section/name" -> the file whose provenance records each input this run uses (hub models,
     datasets and benchmarks, downloaded or made here): the methods section names their commits."""
     datasets = {config["conditions"][c]["data"] for c in TRAINED}
     models = {root_model(config, c) for c in ROOTS}
@@ -168,7 +168,11 @@ def used_sources():
         reward = config["rewards"].get(config["conditions"][condition].get("reward") or "", {})
         if reward.get("type") == "reward_model":
             models.add(reward["model"])
-    found = {f"models/{m}": f"{RES}/hub/{m}" for m in sorted(models) if config["models"][m]["source"] == "hub"}
+    found = {
+        f"models/{m}": f"{RES}/hub/{m}"
+        for m in sorted(models)
+        if config["models"][m]["source"] == "hub"
+    }
     found |= {f"datasets/{d}": f"{RES}/raw/{d}.jsonl" for d in sorted(datasets)}
     found |= {f"benchmarks/{b}": f"{RES}/raw/benchmarks/{b}/questions.jsonl" for b in BENCHMARKS}
     return found
