@@ -157,7 +157,7 @@ TRAINING_RUNS = training_runs()
 
 
 def used_sources():
-    """ "section/name" -> the file whose provenance records each input this run uses (hub models,
+    """Each "section/name" -> the file whose provenance records each input this run uses (hub models,
     datasets and benchmarks, downloaded or made here): the methods section names their commits."""
     datasets = {config["conditions"][c]["data"] for c in TRAINED}
     models = {root_model(config, c) for c in ROOTS}
