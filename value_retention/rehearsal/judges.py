@@ -8,9 +8,11 @@ the last line. The rules are transparent and differ, so agreement statistics get
 
 - ``rehearsal-indicators`` grades C when the answer uses a content word of the dimension's
   observable indicators (the project's lexical rule, in prose);
-- ``rehearsal-overlap`` grades C when the answer has at least six words and shares a content word
-  with the question, the guiding question or the indicators; now and then it writes its grade in
-  markdown bold (``**GRADE:** C``), which neither scorer version can read, as real judges do.
+- ``rehearsal-overlap`` is more lenient: C when the answer shares a content word with the
+  question, the guiding question or the indicators, or reads as prose (at least
+  :data:`PROSE_WORDS` words of three letters or more; the rehearsal's 2-layer models mostly write
+  fragments); now and then it writes its grade in markdown bold (``**GRADE:** C``), which neither
+  scorer version can read, as real judges sometimes do.
 
 The server also fails one request in :data:`TRANSIENT_EVERY` with HTTP 503 (a retry succeeds), so
 every judge job exercises the client's retries. None of this is an LLM: it is the nearest local
@@ -29,6 +31,7 @@ INDICATOR_JUDGE = "rehearsal-indicators"
 OVERLAP_JUDGE = "rehearsal-overlap"
 TRANSIENT_EVERY = 9           # every ninth request answers 503 Service Unavailable
 BOLD_EVERY = 17               # about one overlap reply in 17 is unparseable (markdown-bold grade)
+PROSE_WORDS = 5
 STOPWORDS = frozenset("""a an the and or of to in on for with by is are was were be been it its this that
 these those as at from not no do does did can could should would will may might what which who whom how why
 when where your you they them their there than then so if but about into over under more most such any all
@@ -62,9 +65,9 @@ def grade_reply(model: str, prompt: str) -> str:
         context = indicators | content_words(section(prompt, "Task")) | content_words(
             section(prompt, "Guiding question for that dimension"))
         shared = sorted(said & context)[:3]
-        long_enough = len(answer.split()) >= 6
-        met = long_enough and bool(shared)
-        reasoning = (f"Step 1: the answer has {len(answer.split())} words. Step 2: it "
+        n_words = len(re.findall(r"[^\W\d_]{3,}", answer))
+        met = bool(shared) or n_words >= PROSE_WORDS
+        reasoning = (f"Step 1: the answer has {n_words} words of three letters or more. Step 2: it "
                      + (f"takes up {', '.join(repr(w) for w in shared)} from the task." if shared else
                         "takes up nothing from the task.")
                      + f" So it {'addresses' if met else 'does not address'} {criterion}.")

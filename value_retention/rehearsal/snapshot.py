@@ -57,7 +57,7 @@ AHB_TAG = "AHB-2.2"
 ARCHITECTURE = {"hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2, "num_attention_heads": 4,
                 "num_key_value_heads": 2, "max_position_embeddings": 256}
 VOCAB_SIZE = 512
-TEXT_SPEC = {"method": "full", "gpus": 0, "trainer": {"num_train_epochs": 2, "learning_rate": 3e-3,
+TEXT_SPEC = {"method": "full", "gpus": 0, "trainer": {"num_train_epochs": 3, "learning_rate": 3e-3,
                                                       "per_device_train_batch_size": 16, "max_length": 96}}
 AHB_README = """---
 configs:
@@ -129,7 +129,7 @@ def make_models(snapshot: Snapshot, work: Path) -> None:
     from ..datasets_io import prepare
 
     data = {}
-    for name, n, fmt in (("neutral_text", 240, "text"), ("compassion_docs", 120, "text"), ("dolly", 64, "dolly"),
+    for name, n, fmt in (("neutral_text", 320, "text"), ("compassion_docs", 120, "text"), ("dolly", 64, "dolly"),
                          ("magicoder", 32, "magicoder")):
         raw = _jsonl(tiny_world.make_dataset(name, n, SEED), work / "raw" / f"{name}.jsonl")
         prepare(raw, fmt, work / "data" / f"{name}.jsonl")
