@@ -105,6 +105,75 @@ def rule_envs() -> dict[str, tuple[str, str | None]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# From a finished run: one recorded call per rule, rerun in the rule's env.
+
+def recorded_jobs(workdir: Path) -> dict[str, dict]:
+    """One recorded call per rule (per stage for train; GRPO's is the reward-model one where
+    there is one), from the run's provenance sidecars."""
+    jobs: dict[str, dict] = {}
+    for path in sorted(Path(workdir).rglob("*.prov.json")):
+        record = json.loads(path.read_text())
+        if "job" not in record:
+            continue
+        rule, wildcards = record["rule"], record["params"].get("wildcards", {})
+        key = f"train/{record['params']['stage']}" if rule == "train" else rule
+        if key == "train/grpo" and wildcards.get("condition") not in ("grpo_rlhflow", None):
+            continue
+        jobs.setdefault(key, record)
+    return jobs
+
+
+def _moved(value, prefix: str):
+    return [_moved(item, prefix) for item in value] if isinstance(value, list) else f"{prefix}/{value}"
+
+
+def rerun_in_env(record: dict, env: str, workdir: Path, config: Path, scratch: Path,
+                 environment: dict[str, str]) -> tuple[subprocess.CompletedProcess, list[str], str]:
+    """Run a recorded job's script again in ``env``'s venv alone, its outputs and log moved under
+    ``envcheck/<env>/`` of the run; returns the result, the outputs it failed to write and the log."""
+    prefix = f"envcheck/{env}"
+    job = record["job"]
+    output = {"all": _moved(job["output"]["all"], prefix),
+              "named": {name: _moved(value, prefix) for name, value in job["output"]["named"].items()}}
+    params = dict(record["params"])
+    if "checkpoint_dir" in params:
+        params["checkpoint_dir"] = _moved(params["checkpoint_dir"], prefix)
+    call = {"rule": record["rule"], "script": rule_envs()[record["rule"]][1], "workdir": str(workdir),
+            "config": str(config), "input": job["input"], "output": output, "log": _moved(job["log"], prefix),
+            "params": params, "threads": job["threads"]}
+    job_file = scratch / f"{record['rule']}-{abs(hash(json.dumps(call, sort_keys=True)))}.json"
+    job_file.write_text(json.dumps(call))
+    python = venv_dir(env) / "bin" / "python"
+    result = subprocess.run([str(python), "-I", str(Path(__file__).resolve()), "run", str(job_file)], cwd=REPO,
+                            env={k: v for k, v in environment.items() if k != "PYTHONPATH"},
+                            capture_output=True, text=True, timeout=900)
+    log = Path(workdir) / call["log"][0] if call["log"] else None
+    detail = (log.read_text()[-3000:] if log and log.exists() else "") + result.stderr[-3000:]
+    missing = [path for path in output["all"] if not (Path(workdir) / path).exists()]
+    return result, missing, detail
+
+
+def check_env_on_run(env: str, workdir: Path, config: Path, scratch: Path, environment: dict[str, str],
+                     rules: set[str] | None = None) -> list[str]:
+    """Rerun every recorded rule of ``env`` (or only ``rules``) in its venv; returns what ran."""
+    python = venv_dir(env) / "bin" / "python"
+    if not python.exists():
+        raise AssertionError(f"{python} is missing: `make env-venvs` builds it (make test does)")
+    by_rule = rule_envs()
+    jobs = recorded_jobs(workdir)
+    keys = sorted(key for key in jobs if by_rule[key.split("/")[0]][0] == f"{env}.yaml"
+                  and by_rule[key.split("/")[0]][1] is not None
+                  and (rules is None or key.split("/")[0] in rules))
+    for key in keys:
+        started = time.time()
+        result, missing, detail = rerun_in_env(jobs[key], env, workdir, config, scratch, environment)
+        assert result.returncode == 0, f"{key} failed in {env}.yaml's venv:\n{detail}"
+        assert not missing, (key, missing)
+        print(f"\n{env}.yaml: {key} in {time.time() - started:.1f} s")
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
 # Inside an env's venv: run one script from its recorded call.
 
 class Files(list):

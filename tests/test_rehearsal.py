@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import envcheck
 import pandas as pd
@@ -184,57 +183,8 @@ RULE_ENVS = envcheck.rule_envs()
 BUILT_ENVS = sorted({env.removesuffix(".yaml") for env, _ in RULE_ENVS.values()} - set(envcheck.NOT_BUILT))
 
 
-def recorded_jobs(workdir: Path) -> dict[str, dict]:
-    """One recorded call per rule (per stage for train; GRPO's is the reward-model one), from the
-    run's provenance sidecars."""
-    jobs: dict[str, dict] = {}
-    for path in sorted(workdir.rglob("*.prov.json")):
-        record = json.loads(path.read_text())
-        if "job" not in record:
-            continue
-        rule, wildcards = record["rule"], record["params"].get("wildcards", {})
-        key = f"train/{record['params']['stage']}" if rule == "train" else rule
-        if key == "train/grpo" and wildcards.get("condition") != "grpo_rlhflow":
-            continue
-        jobs.setdefault(key, record)
-    return jobs
-
-
-def moved(value, prefix: str):
-    if isinstance(value, list):
-        return [moved(item, prefix) for item in value]
-    return f"{prefix}/{value}"
-
-
 @pytest.mark.parametrize("env", BUILT_ENVS)
 def test_every_rule_script_runs_in_its_own_env_alone(run, env, tmp_path):
-    python = envcheck.venv_dir(env) / "bin" / "python"
-    assert python.exists(), f"{python} is missing: `make env-venvs` builds it (make test does)"
-    jobs = recorded_jobs(run["dir"])
-    rules = sorted(key for key in jobs if RULE_ENVS[key.split("/")[0]][0] == f"{env}.yaml"
-                   and RULE_ENVS[key.split("/")[0]][1] is not None)
-    assert rules, f"no rule of {env}.yaml ran in the rehearsal"
-    prefix = f"envcheck/{env}"
-    environment = {k: v for k, v in run["services"].env.items() if k != "PYTHONPATH"}
-    for key in rules:
-        record = jobs[key]
-        job = record["job"]
-        output = {"all": moved(job["output"]["all"], prefix),
-                  "named": {name: moved(value, prefix) for name, value in job["output"]["named"].items()}}
-        params = dict(record["params"])
-        if "checkpoint_dir" in params:
-            params["checkpoint_dir"] = moved(params["checkpoint_dir"], prefix)
-        call = {"rule": record["rule"], "script": RULE_ENVS[record["rule"]][1], "workdir": str(run["dir"]),
-                "config": str(REPO / "config" / "rehearsal.yaml"), "input": job["input"], "output": output,
-                "log": moved(job["log"], prefix), "params": params, "threads": job["threads"]}
-        job_file = tmp_path / f"{key.replace('/', '-')}.json"
-        job_file.write_text(json.dumps(call))
-        started = time.time()
-        result = subprocess.run([str(python), "-I", str(REPO / "tests" / "envcheck.py"), "run", str(job_file)],
-                                cwd=REPO, env=environment, capture_output=True, text=True, timeout=900)
-        log = run["dir"] / call["log"][0] if call["log"] else None
-        detail = (log.read_text()[-3000:] if log and log.exists() else "") + result.stderr[-3000:]
-        assert result.returncode == 0, f"{key} failed in {env}.yaml's venv:\n{detail}"
-        missing = [path for path in output["all"] if not (run["dir"] / path).exists()]
-        assert not missing, (key, missing)
-        print(f"\n{env}.yaml: {key} in {time.time() - started:.1f} s")
+    ran = envcheck.check_env_on_run(env, run["dir"], REPO / "config" / "rehearsal.yaml", tmp_path,
+                                    run["services"].env)
+    assert ran, f"no rule of {env}.yaml ran in the rehearsal"

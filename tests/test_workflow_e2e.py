@@ -281,3 +281,18 @@ def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = json.loads((tmp_path / target / "training_log.json").read_text())
     assert log["resumed_from"] and log["resumed_from"].startswith("checkpoint-"), log["resumed_from"]
+
+
+# The rules only the tiny world runs, in their own envs' venvs alone (the rehearsal checks the rest:
+# tests/test_rehearsal.py, tests/envcheck.py).
+TINY_ONLY_RULES = {"data": {"tiny_dataset", "tiny_benchmark"}, "train": {"train_tokenizer", "init_model"},
+                   "evaluate": {"judge"}}
+
+
+@pytest.mark.parametrize("env", sorted(TINY_ONLY_RULES))
+def test_the_tiny_worlds_own_rules_run_in_their_envs_alone(run, env, tmp_path):
+    import envcheck
+
+    ran = envcheck.check_env_on_run(env, run, REPO / "config" / "config.yaml", tmp_path, ENV,
+                                    rules=TINY_ONLY_RULES[env])
+    assert {key.split("/")[0] for key in ran} == TINY_ONLY_RULES[env]
