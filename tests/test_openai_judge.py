@@ -74,6 +74,10 @@ def criterion(body: dict) -> str:
     return re.search(r"\[Criterion\]: (.*)", body["messages"][0]["content"]).group(1)
 
 
+def submission(body: dict) -> str:
+    return re.search(r"\[Submission\]: (.*)", body["messages"][0]["content"]).group(1)
+
+
 # ------------------------------------------------------------------------------------------------
 
 def test_normal_answers_are_graded_and_usage_counted(bench):
@@ -91,11 +95,14 @@ def test_normal_answers_are_graded_and_usage_counted(bench):
     # usage: the loopback counts words; the judge must add up what the server reported
     assert stats["prompt_tokens"] == sum(len(b["messages"][0]["content"].split()) for b in server.bodies)
     assert stats["completion_tokens"] == 4 * len("Reasoning about the criterion.\nGRADE: C".split())
-    body = server.bodies[0]
-    assert body["model"] == "grader-1" and body["temperature"] == 0.0 and body["max_tokens"] == 64
-    assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user"
-    assert "[Submission]: Pigs are sentient." in server.bodies[0]["messages"][0]["content"] \
-        or "[Submission]: Pigs are sentient." in server.bodies[1]["messages"][0]["content"]
+    # The four requests are concurrent: they reach the server in any order, so every check below
+    # holds for each request, or for all of them together, never for the n-th one.
+    for body in server.bodies:
+        assert body["model"] == "grader-1" and body["temperature"] == 0.0 and body["max_tokens"] == 64
+        assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user"
+    asked = sorted((submission(body), criterion(body)) for body in server.bodies)
+    assert asked == sorted((answer, dimension["dimension"]) for answer in ("Pigs are sentient.", "Use humane methods.")
+                           for dimension in DIMENSIONS)
     assert set(server.authorizations) == {f"Bearer {SECRET}"}
 
 
