@@ -6,6 +6,7 @@
         --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era]
     value-retention audit AhbAllSftDollyMean
     value-retention audit results/tables/table_headline.tex --cell 2,3
+    value-retention cache resources/judge_cache [--purge] [--purge-old-schemes]
 
 Each subcommand is a thin layer over a library function, so the workflow's rules and a user at
 the shell run the same code.
@@ -81,6 +82,32 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for entry in chain:
         print(_describe(entry))
     print(f"audit ok: {len(chain)} files, every hash matches its provenance record")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .judges.cache import ResponseCache
+
+    try:
+        cache = ResponseCache(args.cache_dir, create=False)
+    except FileNotFoundError as exc:
+        raise ValueRetentionError(str(exc)) from None
+    try:
+        report = cache.report()
+        print(f"{report['path']}: {report['entries']} responses (key scheme {report['key_scheme']})")
+        for model, count in sorted(report["by_model"].items()):
+            print(f"  {model}: {count}")
+        print(f"  malformed (empty or null; never read as answers): {report['malformed']}")
+        print(f"  of older key schemes (never read): {report['old_schemes']}")
+        if args.purge or args.purge_old_schemes:
+            removed = cache.purge(malformed=args.purge, old_schemes=args.purge_old_schemes)
+            print(f"removed {removed['malformed']} malformed and {removed['old_schemes']} older-scheme responses")
+            report = cache.report()
+    finally:
+        cache.close()
+    if report["malformed"]:
+        print(f"error: {report['malformed']} malformed responses; --purge removes them", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -190,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--numbers", default="results/paper/numbers.tex",
                        help="the run's number macros (<results_dir>/paper/numbers.tex)")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
+
+    cache = command("cache", "check a judge response cache for malformed answers, and purge them", cmd_cache)
+    cache.add_argument("cache_dir", metavar="CACHE_DIR",
+                       help="the cache folder (<resources_dir>/judge_cache), holding responses.sqlite")
+    cache.add_argument("--purge", action="store_true",
+                       help="delete the malformed responses (empty or null answers written by older versions)")
+    cache.add_argument("--purge-old-schemes", action="store_true",
+                       help="delete the responses stored under older key schemes, which are never read")
     return parser
 
 

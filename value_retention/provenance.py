@@ -5,8 +5,8 @@ code commit (and whether the tree was dirty), package versions, seed, device and
 time. ``value-retention audit`` follows the inputs from sidecar to sidecar back to the raw data.
 
 Secrets never enter a sidecar: params hold names of environment variables, not their values, and
-as a second line of defence the serialised sidecar is scrubbed of the value of every environment
-variable whose name looks like a secret.
+as a second line of defence the serialised sidecar is scrubbed of every secret value
+(value_retention.redact: secret-looking environment variables and the values code registered).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import joblog
+from . import joblog, redact
 from .jsonl import atomic_path
 
 SIDECAR_SUFFIX = ".prov.json"
@@ -40,7 +39,6 @@ PACKAGES = (
 )
 # Sidecar facts worth printing in an audit, besides rule, hashes, commit and time.
 AUDIT_FACTS = ("seed", "judge_model", "base_url", "calls", "steps", "tokens", "sampling", "device")
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 log = logging.getLogger(__name__)
@@ -109,11 +107,8 @@ def device_description() -> str:
 
 
 def scrub_secrets(text: str) -> str:
-    """Replace the value of every secret-looking environment variable by ``***``."""
-    for name, value in os.environ.items():
-        if SECRET_NAME.search(name) and len(value) >= 6:
-            text = text.replace(value, "***")
-    return text
+    """Replace every secret value (value_retention.redact) by ``***``."""
+    return redact.scrub(text)
 
 
 def _flatten_paths(value: Any) -> list[str]:
