@@ -18,6 +18,7 @@ from value_retention.config import (
     benchmark_scorer_version,
     check_config,
     condition_order,
+    preflight,
     root_model,
 )
 
@@ -25,6 +26,23 @@ from value_retention.config import (
 # every dataset, stage, reward, model and judge a condition names is declared.
 validate(config, schema="../config/schema.yaml")
 check_config(config, source="config")
+
+
+onstart:
+    # What this machine must provide for the jobs about to run (the local files a config names, the
+    # API judges' key variables): an error now, before the first job, not when the job runs, hours
+    # later. Dry runs skip it (a login node without the key can still plan).
+    problems = preflight(
+        config,
+        [(job.rule.name, dict(job.wildcards.items())) for job in workflow.dag.needrun_jobs()],
+    )
+    if problems:
+        sys.exit(
+            "Before any job: "
+            + "; ".join(map(str, problems))
+            + " (value_retention.config.preflight)"
+        )
+
 
 RES = config["resources_dir"]
 OUT = config["results_dir"]

@@ -221,3 +221,93 @@ def test_judge_sampling_accepts_null_and_rejects_nonsense(tiny_config):
     tiny_config["judges"]["api"]["max_tokens"] = 0
     with pytest.raises(ConfigError, match="judges.api.max_tokens"):
         validate_schema(tiny_config)
+
+
+# ------------------------------------------------------------------------------------------------
+# Typos and impossible settings, caught before any job
+
+@pytest.mark.parametrize("change, key", [
+    (lambda c: c["analysis"].update(reference_condition="bsae"), "analysis.reference_condition"),
+    (lambda c: c["analysis"].update(transfer_ratio=["sft_magicoder", "bsae"]), "analysis.transfer_ratio.1"),
+    (lambda c: c["analysis"]["contrasts"].append(["sft_dolly", "nowhere"]), "analysis.contrasts.7"),
+    (lambda c: c["references"]["ahb"]["all"].update(sft_dooly=35.7), "references.ahb.all.sft_dooly"),
+    (lambda c: c["references"].update(ahbb={"all": {"sft_dolly": 1.0}}), "references.ahbb"),
+    (lambda c: c["references"]["moru"].update(englsh={"sft_dolly": 1.0}), "references.moru.englsh"),
+    (lambda c: c["models"]["tiny_llama"].update(torch_dtype="bfloat16"), "models.tiny_llama.torch_dtype"),
+    (lambda c: c["judges"].update(api={"type": "openai"}), "judges.api.model"),
+    (lambda c: c["judges"].update(api={"type": "openai", "model": " "}), "judges.api.model"),
+    (lambda c: c["judges"].update(api={"type": "openai", "model": "m", "base_url": "localhost:8000/v1"}),
+     "judges.api.base_url"),
+    (lambda c: c["judges"].update(api={"type": "openai", "model": "m", "base_url": "http:///v1"}),
+     "judges.api.base_url"),
+    (lambda c: c["judges"].update(api={"type": "openai", "model": "m", "base_url": "http://host:99999/v1"}),
+     "judges.api.base_url"),
+    (lambda c: c["judges"].update(api={"type": "openai", "model": "m", "base_url": "ftp://host/v1"}),
+     "judges.api.base_url"),
+])
+def test_a_typo_or_impossible_setting_is_an_error_naming_the_key(tiny_config, tmp_path, change, key):
+    change(tiny_config)
+    with pytest.raises(ConfigError) as error:
+        validate_schema(tiny_config)
+        check_config(tiny_config)
+    assert f"key '{key}'" in str(error.value)
+    assert cli_main(["check-config", str(write(tmp_path, tiny_config))]) == 2  # check-config says so too
+
+
+def test_an_openai_judge_with_a_model_and_a_good_base_url_passes(tiny_config):
+    for url in ("https://generativelanguage.googleapis.com/v1beta/openai/", "http://judge-node:8000/v1",
+                "http://127.0.0.1:8000/v1", None):
+        tiny_config["judges"]["api"] = {"type": "openai", "model": "m", **({"base_url": url} if url else {})}
+        check_config(tiny_config)
+
+
+def paper_world(tiny_config):
+    """The tiny config with what the paper world adds: a local dataset and an API judge."""
+    tiny_config["datasets"]["dolly"] = {"source": "local", "path": "data/dolly.jsonl", "format": "dolly"}
+    tiny_config["judges"]["api"] = {"type": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+                                    "api_key_env": "PREFLIGHT_TEST_KEY"}
+    tiny_config["panel"] = ["lexical", "api"]
+    return tiny_config
+
+
+def test_preflight_names_missing_local_files_and_key_variables_for_the_jobs_about_to_run(
+        tiny_config, tmp_path, monkeypatch):
+    from value_retention.config import preflight
+
+    config = paper_world(tiny_config)
+    monkeypatch.delenv("PREFLIGHT_TEST_KEY", raising=False)
+    keys = [error.key for error in preflight(config, workdir=tmp_path)]
+    assert keys == ["datasets.dolly.path", "judges.api.api_key_env"]
+    # Only for the jobs about to run: a re-run whose download and API judge jobs are done needs neither.
+    assert preflight(config, [("train", {"condition": "sft_dolly", "seed": "0"})], workdir=tmp_path) == []
+    assert [e.key for e in preflight(config, [("judge_api", {"bench": "ahb", "judge": "api"})],
+                                     workdir=tmp_path)] == ["judges.api.api_key_env"]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dolly.jsonl").write_text("{}\n")
+    monkeypatch.setenv("PREFLIGHT_TEST_KEY", "set")
+    assert preflight(config, workdir=tmp_path) == []
+
+
+def test_a_workflow_needing_a_missing_file_or_key_fails_before_any_job(tiny_config, tmp_path, monkeypatch):
+    """Snakemake's onstart: after the DAG is known, before the first job (not in dry runs)."""
+    monkeypatch.delenv("PREFLIGHT_TEST_KEY", raising=False)
+    path = write(tmp_path, paper_world(tiny_config))
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(path),
+               "--directory", str(tmp_path), "--cores", "1", "results/judgments/ahb/base/seed0/api.jsonl"]
+    dry = subprocess.run([*command, "--dry-run"], capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr[-2000:]  # planning needs neither
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "key 'datasets.dolly.path'" in output and "key 'judges.api.api_key_env'" in output
+    assert "PREFLIGHT_TEST_KEY" in output
+    assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()  # no job ran
+
+
+def test_check_config_warns_of_missing_local_files_and_unset_key_variables(tiny_config, tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.delenv("PREFLIGHT_TEST_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["check-config", str(write(tmp_path, paper_world(tiny_config)))]) == 0
+    out = capsys.readouterr().out
+    assert "warning: key 'datasets.dolly.path'" in out and "warning: key 'judges.api.api_key_env'" in out

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from value_retention.provenance import audit_chain, sidecar_path
+from value_retention.run_lock import pid_alive
 
 from conftest import REPO, dry_run_jobs, latexmk_available
 
@@ -254,3 +255,46 @@ def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = json.loads((tmp_path / target / "training_log.json").read_text())
     assert log["resumed_from"] and log["resumed_from"].startswith("checkpoint-"), log["resumed_from"]
+
+
+def test_the_recovery_commands_with_the_old_trainer_still_alive_keep_its_model(tmp_path):
+    """Only Snakemake is SIGKILLed (a lost login shell, the OOM killer); its training job lives on.
+    The README's recovery, `snakemake --unlock` then the re-run (`make run`'s command, here with one
+    target), starts a second trainer for the same run while the first is alive: it waits, the
+    first finishes, and the second uses its model. Nothing is deleted; the model audits clean.
+
+    The first trainer is held with SIGSTOP while the second starts, so that it is alive then
+    whatever the machine's speed (a stopped process is alive), and let go with SIGCONT."""
+    target = "results/models/base/seed0"
+    lock = tmp_path / "results" / "checkpoints" / "base" / "seed0" / "trainer.lock"
+    job_log = tmp_path / "results" / "logs" / "init_model" / "base" / "seed0.log"
+    first = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", target],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 600
+    while not lock.exists():
+        assert first.poll() is None, "the workflow ended before its training job took the run's lock"
+        assert time.time() < deadline, "no training job within 10 minutes"
+        time.sleep(0.05)
+    trainer = json.loads(lock.read_text())["pid"]
+    os.kill(trainer, signal.SIGSTOP)
+    first.kill()  # Snakemake only: the trainer, its child, lives on
+    first.wait()
+    try:
+        assert snakemake(tmp_path, "--unlock", timeout=300).returncode == 0
+        rerun = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--rerun-incomplete",
+                                  target], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+        while "waiting for the live trainer" not in (job_log.read_text() if job_log.exists() else ""):
+            assert rerun.poll() is None, f"the re-run ended without waiting:\n{rerun.stdout.read()[-3000:]}"
+            assert time.time() < deadline, "the second trainer never waited"
+            time.sleep(0.2)
+    finally:
+        os.kill(trainer, signal.SIGCONT)
+    console = rerun.communicate(timeout=900)[0]
+    assert rerun.returncode == 0, console[-3000:]
+    assert "finished this run: using its model" in job_log.read_text()
+    assert (tmp_path / target / "config.json").exists() and any((tmp_path / target).glob("*.safetensors"))
+    assert not lock.exists()
+    assert audit_chain(target, root=tmp_path)[0]["rule"] == "init_model"  # its hashes match its record
+    while pid_alive(trainer):
+        assert time.time() < deadline, "the first trainer never ended"
+        time.sleep(0.2)

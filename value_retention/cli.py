@@ -25,12 +25,16 @@ from .errors import ValueRetentionError
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import condition_order, lineage, load_config
+    from .config import condition_order, lineage, load_config, preflight
 
     config = load_config(args.config)
     print(f"{args.config}: valid")
     for condition in condition_order(config):
         print("  " + " -> ".join(lineage(config, condition)))
+    # What this machine lacks is a warning here (the workflow may run elsewhere, or with these
+    # jobs done); Snakemake makes it an error before the first job that needs it.
+    for problem in preflight(config):
+        print(f"warning: {problem}")
     return 0
 
 
