@@ -50,7 +50,7 @@ def test_ids_default_to_the_raw_file_name_and_keep_a_raw_id(tmp_path):
     raw = write_raw(tmp_path / "my_corpus.jsonl", [{"text": "one"}, {"id": 42, "text": "two"}])
     counts = datasets_io.prepare(raw, "text", tmp_path / "out.jsonl")
     assert [row["id"] for row in read_jsonl(tmp_path / "out.jsonl")] == ["my_corpus-000001", "42"]
-    assert counts == {"format": "text", "n_raw": 2, "n_written": 2}
+    assert counts == {"format": "text", "n_raw": 2, "n_written": 2, "large_rows": [], "warn_row_bytes": 1 << 20}
 
 
 def test_grpo_formats_give_a_conversational_prompt_tests_and_reference(tmp_path):
@@ -196,3 +196,52 @@ def test_tiny_dataset_and_prepare_dataset_scripts_write_files_and_sidecars(tmp_p
     sidecar = json.loads(sidecar_path(data).read_text())
     assert sidecar["rule"] == "prepare_dataset" and sidecar["counts"]["n_written"] == 12
     assert json.loads(sidecar_path(raw).read_text())["n_rows"] == 12
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad bytes, empty and cut files, huge rows: named by file and line, whichever reader meets them
+
+BAD_FILES = {  # name: (bytes, the error's expected text)
+    "latin1.jsonl": (b'{"text": "ok"}\n{"text": "caf\xe9"}\n', r"latin1.jsonl, row 2: not UTF-8: byte 0xe9 at column 14"),
+    "cut.jsonl": (b'{"text": "a"}\n{"text": "b"}\n{"text": "c', r"cut.jsonl, row 3: not valid JSON .*cut off"),
+    "empty.jsonl": (b"", r"empty.jsonl: the file is empty"),
+    "blank.jsonl": (b"\n\n", r"blank.jsonl: the file has no rows"),
+    "latin1.csv": (b"text\nabc\ncaf\xe9\n", r"latin1.csv, row 3: not UTF-8: byte 0xe9 at column 4"),
+    "lines.json": (b'{"text": "a"}\n{"text": \n', r"lines.json, row 2: not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_a_bad_local_file_is_named_by_file_and_line(tmp_path, name):
+    data, message = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        datasets_io.load_local({"source": "local", "path": str(tmp_path / name)}, tmp_path / "raw.jsonl")
+    assert not (tmp_path / "raw.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["latin1.jsonl", "cut.jsonl"])
+def test_a_bad_raw_file_is_named_by_file_and_line_when_prepared(tmp_path, name):
+    data, message = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        datasets_io.prepare(tmp_path / name, "text", tmp_path / "data.jsonl")
+
+
+def test_a_good_local_json_array_and_csv_still_read(tmp_path):
+    (tmp_path / "rows.json").write_text(json.dumps([{"text": "a"}, {"text": "b"}]))
+    (tmp_path / "rows.csv").write_text("text\na\nb\n")
+    for name in ("rows.json", "rows.csv"):
+        counts = datasets_io.load_local({"source": "local", "path": str(tmp_path / name)}, tmp_path / f"{name}.jsonl")
+        assert counts["n_written"] == 2
+
+
+def test_a_row_above_the_size_limit_is_kept_named_and_counted(tmp_path, caplog):
+    rows = [{"text": "short"}, {"text": "x" * 5000}, {"text": "also short"}]
+    (tmp_path / "raw.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    counts = datasets_io.prepare(tmp_path / "raw.jsonl", "text", tmp_path / "data.jsonl", warn_row_bytes=4096)
+    assert counts["n_written"] == 3 and counts["large_rows"] == [{"row": 2, "bytes": 5013}]
+    assert "raw.jsonl, row 2: 5,013 bytes, above 4,096 bytes (warn_row_bytes)" in caplog.text
+    caplog.clear()
+    assert datasets_io.prepare(tmp_path / "raw.jsonl", "text", tmp_path / "data.jsonl")["large_rows"] == []
+    assert "warn_row_bytes" not in caplog.text  # the 1 MiB default

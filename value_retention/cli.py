@@ -3,7 +3,7 @@
     value-retention check-config config/config.yaml
     value-retention plan --config config/paper.yaml
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
-        --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era]
+        --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era] [--allow-missing]
     value-retention audit AhbAllSftDollyMean
     value-retention audit results/tables/table_headline.tex --cell 2,3
     value-retention cache resources/judge_cache [--purge] [--purge-old-schemes]
@@ -54,10 +54,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .scoring import score_files
 
     result = score_files(args.benchmark, args.questions, args.dimensions, args.judgments, args.out,
-                         scorer_version=args.scorer_version)
+                         scorer_version=args.scorer_version, allow_missing=args.allow_missing)
     summary = {key: result[key] for key in ("scorer_version", "overall_mean", "n_questions_scored",
-                                            "n_questions_unscored", "n_grades_unparseable")}
+                                            "n_questions_unscored", "n_grades_unparseable", "n_judgments_missing")}
     print(json.dumps(summary))
+    if result["n_judgments_missing"]:
+        print(f"warning: {result['n_judgments_missing']} expected judgments are missing; scored what there is "
+              f"(listed under missing_judgments in {args.out})", file=sys.stderr)
     return 0
 
 
@@ -214,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--scorer-version", choices=list(SCORER_VERSIONS), default=None,
                        help="the reference whose unparseable-grade rule applies (default: the version the "
                             "judgment rows name, else current); see value_retention/scorer_versions.py")
+    score.add_argument("--allow-missing", action="store_true",
+                       help="score even when judgments are missing (every question x tagged dimension x epoch x "
+                            "judge should have one), and count them; without it, missing judgments are an error")
 
     audit = command("audit", "print the provenance chain behind a number in the paper", cmd_audit)
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")

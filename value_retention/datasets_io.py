@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DataError
-from .jsonl import read_jsonl, write_jsonl
+from .jsonl import LARGE_ROW_BYTES, decode_line, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +174,18 @@ def _row_id(row: RowReader, prefix: str) -> str:
 
 
 def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
-            id_prefix: str | None = None) -> dict[str, Any]:
+            id_prefix: str | None = None, warn_row_bytes: int | None = LARGE_ROW_BYTES) -> dict[str, Any]:
     """Normalise the raw rows of ``raw_path`` (schema ``fmt``) and write them to ``out_path``.
 
     ``id_prefix`` (default: the raw file's name without extension, i.e. the dataset's name)
-    prefixes ids made from line numbers. Returns counts for the provenance sidecar.
+    prefixes ids made from line numbers. Rows above ``warn_row_bytes`` bytes (the dataset's
+    ``warn_row_bytes``) are kept, named in a warning and counted. Returns counts for the
+    provenance sidecar.
     """
     if fmt not in NORMALISERS:
         raise ValueError(f"unknown dataset format '{fmt}' (known: {', '.join(NORMALISERS)})")
-    raw_rows = read_jsonl(raw_path)
+    large: list[tuple[int, int]] = []
+    raw_rows = read_jsonl(raw_path, warn_row_bytes=warn_row_bytes, large_rows=large)
     if not raw_rows:
         raise DataError("the raw file has no rows", raw_path)
     prefix = id_prefix or Path(raw_path).stem
@@ -197,7 +200,8 @@ def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
         first_line_of[row_id] = reader.line
         rows.append({"id": row_id, **normalise(reader)})
     write_jsonl(out_path, rows)
-    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows)}
+    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows),
+              "large_rows": [{"row": line, "bytes": size} for line, size in large], "warn_row_bytes": warn_row_bytes}
     if fmt == "dolly":
         counts["n_with_context"] = sum(1 for raw in raw_rows if (raw.get("context") or "").strip())
     if fmt in ("magicoder_prompts", "prompts"):
@@ -237,7 +241,12 @@ def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str
 
 
 def read_local_table(path: str | os.PathLike, split: str = "train"):
-    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension)."""
+    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension).
+
+    The file is checked first, so that bad data is named by file and line rather than surfacing
+    from inside ``datasets`` as a bare ``UnicodeDecodeError``, ``StopIteration`` or 0-based row:
+    an empty file, text that is not UTF-8, and (JSON Lines) a line that is not JSON or is cut off.
+    """
     from datasets import load_dataset
 
     path = Path(path)
@@ -246,7 +255,42 @@ def read_local_table(path: str | os.PathLike, split: str = "train"):
         raise ConfigError(f"cannot read '{path}': expected one of {', '.join(LOCAL_BUILDERS)}", key="path")
     if not path.is_file():
         raise DataError("file not found", path)
-    return load_dataset(builder, data_files=str(path), split=split)
+    check_local_file(path)
+    try:
+        return load_dataset(builder, data_files=str(path), split=split)
+    except Exception as exc:  # datasets wraps the reader's error: name the file, keep the reason
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise DataError(f"datasets could not read it as {builder}: {type(cause).__name__}: {str(cause)[:300]}",
+                        path) from exc
+
+
+def check_local_file(path: Path) -> None:
+    """An empty file, or a text file's first undecodable or (JSON Lines) unparseable line, as a
+    DataError naming the file and the 1-based line."""
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty", path)
+    if path.suffix.lower() == ".parquet":
+        return  # binary: datasets' reader reports its own errors, named by the wrapper above
+    blank = True
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            text = decode_line(raw, path, line_no)
+            blank = blank and not text.strip()
+    if blank:
+        raise DataError("the file has no rows (only blank lines)", path)
+    if path.suffix.lower() == ".jsonl" or (path.suffix.lower() == ".json" and not _one_json_document(path)):
+        read_jsonl(path, warn_row_bytes=None)  # names the first line that is not a JSON object
+
+
+def _one_json_document(path: Path) -> bool:
+    """Whether a .json file is one JSON document (an array or an object); else it is JSON Lines."""
+    import json
+
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, origin: str) -> dict[str, Any]:
