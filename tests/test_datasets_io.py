@@ -202,7 +202,8 @@ def test_tiny_dataset_and_prepare_dataset_scripts_write_files_and_sidecars(tmp_p
 # Bad bytes, empty and cut files, huge rows: named by file and line, whichever reader meets them
 
 BAD_FILES = {  # name: (bytes, the error's expected text)
-    "latin1.jsonl": (b'{"text": "ok"}\n{"text": "caf\xe9"}\n', r"latin1.jsonl, row 2: not UTF-8: byte 0xe9 at column 14"),
+    "latin1.jsonl": (b'{"text": "ok"}\n{"text": "caf\xe9"}\n',
+                     r"latin1.jsonl, row 2: not UTF-8: byte 0xe9 at column 14"),
     "cut.jsonl": (b'{"text": "a"}\n{"text": "b"}\n{"text": "c', r"cut.jsonl, row 3: not valid JSON .*cut off"),
     "empty.jsonl": (b"", r"empty.jsonl: the file is empty"),
     "blank.jsonl": (b"\n\n", r"blank.jsonl: the file has no rows"),
