@@ -6,6 +6,7 @@
         --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era] [--allow-missing]
     value-retention audit AhbAllSftDollyMean
     value-retention audit results/tables/table_headline.tex --cell 2,3
+    value-retention audit AhbAllSftDollyMean --numbers results-paper/paper/numbers.tex --config config/paper.yaml
     value-retention cache resources/judge_cache [--purge] [--purge-old-schemes]
 
 Each subcommand is a thin layer over a library function, so the workflow's rules and a user at
@@ -22,6 +23,8 @@ import sys
 from pathlib import Path
 
 from .errors import ValueRetentionError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -65,15 +68,21 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from .config import local_paths
     from .provenance import audit_chain, sidecar_path
 
     root = Path(args.root)
+    config = _audit_config(args.config)
+    sources = list(local_paths(config).values())
     if args.cell:
         # A table cell: the table's own chain (its statistics, scores, judgments, ...).
         print(_table_cell(root / args.name, args.cell))
-        chain = audit_chain(args.name, root=root)
+        chain = audit_chain(args.name, root=root, sources=sources)
     else:
         numbers = root / args.numbers
+        if not sidecar_path(numbers).is_file():
+            raise ValueRetentionError(f"no provenance record {sidecar_path(numbers)}: is {args.numbers} the run's "
+                                      "numbers file? (--numbers, --root)")
         macros = json.loads(sidecar_path(numbers).read_text(encoding="utf-8")).get("macros", {})
         name = args.name.lstrip("\\")
         if name not in macros:
@@ -82,14 +91,61 @@ def cmd_audit(args: argparse.Namespace) -> int:
                                       + (f"; similar: {', '.join(close)}" if close else ""))
         _check_macro_value(numbers, name, macros[name]["value"])
         # numbers.tex itself, then only the chains behind this macro's sources.
-        chain = audit_chain(args.numbers, root=root, max_depth=0)
+        chain = audit_chain(args.numbers, root=root, max_depth=0, sources=sources)
         seen: set[str] = set()
         for source in _macro_sources(name, macros):
-            chain += audit_chain(source, root=root, depth=1, _seen=seen)
+            chain += audit_chain(source, root=root, depth=1, sources=sources, _seen=seen)
     for entry in chain:
+        _check_config_params(root / entry["path"], config, args.config)
         print(_describe(entry))
-    print(f"audit ok: {len(chain)} files, every hash matches its provenance record")
+    print(f"audit ok: {len(chain)} files, every hash matches its provenance record, and every value taken "
+          f"from the config matches {args.config}")
     return 0
+
+
+# Params that copy a block of the config: an audit compares them with the config in use.
+CONFIG_PARAMS = ("references", "paper", "panel")
+
+
+def _audit_config(path: str) -> dict:
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueRetentionError(f"cannot read the config {path} (--config): {exc}") from None
+
+
+def _check_config_params(path: Path, config: dict, config_path: str) -> None:
+    """A result made from config values (published references, the title, the panel) must have
+    been made from the config in use: the values in its provenance record are compared."""
+    from .provenance import AuditError, sidecar_path
+
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return
+    params = json.loads(sidecar.read_text(encoding="utf-8")).get("params", {})
+    for block in CONFIG_PARAMS:
+        if block in params:
+            difference = _first_difference(params[block], config.get(block), block)
+            if difference is not None:
+                key, recorded, current = difference
+                raise AuditError(f"{path}: was made with config key '{key}' = {recorded!r}, but {config_path} "
+                                 f"says {current!r}; re-run the workflow with this config, or audit with the "
+                                 "config the run used (--config)")
+
+
+def _first_difference(recorded, current, key: str):
+    """The first (key, recorded, current) where two config values differ, or None."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        for name in dict.fromkeys([*recorded, *current]):
+            difference = _first_difference(recorded.get(name), current.get(name), f"{key}.{name}")
+            if difference is not None:
+                return difference
+        return None
+    if recorded in ({}, None) and current in ({}, None):
+        return None
+    return None if recorded == current else (key, recorded, current)
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
@@ -158,9 +214,21 @@ def _check_macro_value(numbers: Path, name: str, value: str) -> None:
 
 
 def _table_cell(path: Path, cell: str) -> str:
-    row, col = (int(part) for part in cell.split(","))
+    """The text of a LaTeX table's cell ``ROW,COL`` (1-based; rows are the lines ending in ``\\\\``,
+    the header included); a one-line error for a malformed cell, a missing file or a cell outside."""
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", cell)
+    if match is None or 0 in (int(match.group(1)), int(match.group(2))):
+        raise ValueRetentionError(f"--cell {cell!r}: expected ROW,COL, two numbers from 1, e.g. --cell 2,3")
+    row, col = int(match.group(1)), int(match.group(2))
+    if not path.is_file():
+        raise ValueRetentionError(f"{path}: no such table (--cell takes a generated .tex table, e.g. "
+                                  "results/tables/table_headline.tex)")
     rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.rstrip().endswith("\\\\")]
-    cells = [c.strip() for c in rows[row - 1].rstrip("\\ ").split("&")]
+    if row > len(rows):
+        raise ValueRetentionError(f"{path}: --cell {cell}: the table has {len(rows)} rows")
+    cells = [c.strip() for c in rows[row - 1].rstrip().removesuffix("\\\\").split("&")]
+    if col > len(cells):
+        raise ValueRetentionError(f"{path}: --cell {cell}: row {row} has {len(cells)} columns")
     return f"{path} row {row} column {col}: {cells[col - 1]}"
 
 
@@ -227,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--numbers", default="results/paper/numbers.tex",
                        help="the run's number macros (<results_dir>/paper/numbers.tex)")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
+    audit.add_argument("--config", default=str(DEFAULT_CONFIG),
+                       help="the config the run used (as the Snakefile, the repository's tiny default "
+                            "unless --configfile named another): values taken from it are checked against it")
 
     cache = command("cache", "check a judge response cache for malformed answers, and purge them", cmd_cache)
     cache.add_argument("cache_dir", metavar="CACHE_DIR",
