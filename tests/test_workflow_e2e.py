@@ -298,3 +298,69 @@ def test_the_recovery_commands_with_the_old_trainer_still_alive_keep_its_model(t
     while pid_alive(trainer):
         assert time.time() < deadline, "the first trainer never ended"
         time.sleep(0.2)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every `value-retention` example in the README and in `--help`, run as written on the tiny run
+
+def cli_examples() -> list[str]:
+    """The example command lines: README code blocks and inline code, and every command's --help."""
+    from value_retention.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    helps = [parser.format_help(), *(command.format_help() for command in subparsers.values())]
+    # A help's usage block (up to its first blank line) is a synopsis, not an example.
+    texts = [(REPO / "README.md").read_text(), *(help_text.split("\n\n", 1)[1] for help_text in helps)]
+    examples = []
+    for text in texts:
+        text = text.replace("\\\n", " ")  # shell line continuations
+        for match in re.finditer(r"(?:\.venv/bin/)?value-retention( [^`\n#]*)", text):
+            line = re.sub(r"\[[^\]]*\]", "", match.group(1))  # optional parts of a usage line
+            line = " ".join(line.split())
+            if line and not line.startswith(("COMMAND", "...")) and not re.search(r"\b[A-Z]{3,}\b", line):
+                examples.append(line)
+    return list(dict.fromkeys(examples))
+
+
+def example_workdir(run: Path, scratch: Path) -> Path:
+    """A working directory where the examples' paths exist: the run's results and resources, the
+    repository's config, the placeholder files the examples name, and an (empty) judge cache."""
+    from value_retention.jsonl import read_jsonl, write_jsonl
+    from value_retention.judges.cache import ResponseCache
+
+    (scratch / "results").symlink_to(run / "results")
+    (scratch / "config").symlink_to(REPO / "config")
+    (scratch / "resources").mkdir()
+    for entry in (run / "resources").iterdir():
+        (scratch / "resources" / entry.name).symlink_to(entry)
+    ResponseCache(scratch / "resources" / "judge_cache").close()
+    bench = run / "resources" / "benchmarks" / "ahb"
+    judgments = run / "results" / "judgments" / "ahb" / "sft_dolly" / "seed0" / "lexical.jsonl"
+    for questions, dimensions, judges in (("questions.jsonl", "dimensions.jsonl", ("judge_a.jsonl", "judge_b.jsonl")),
+                                          ("Q.jsonl", "D.jsonl", ("J.jsonl",))):
+        (scratch / questions).symlink_to(bench / "questions.jsonl")
+        (scratch / dimensions).symlink_to(bench / "dimensions.jsonl")
+        for index, name in enumerate(judges):  # a second judge: the same grades under another name
+            write_jsonl(scratch / name, [{**row, "judge": f"lexical_{index}"} for row in read_jsonl(judgments)])
+    return scratch
+
+
+def test_every_cli_example_in_the_readme_and_help_runs(run, tmp_path):
+    examples = cli_examples()
+    assert {"audit AhbAllSftDollyMean", "audit results/tables/table_headline.tex --cell 2,3",
+            "plan --config config/paper.yaml --benchmarks results/benchmarks",
+            "cache resources/judge_cache"} <= set(examples), examples
+    assert any(example.startswith("score --benchmark ahb --questions questions.jsonl") for example in examples)
+    workdir = example_workdir(run, tmp_path)
+    failed = []
+    for example in examples:
+        result = subprocess.run([sys.executable, "-m", "value_retention.cli", *example.split()], cwd=workdir,
+                                capture_output=True, text=True, timeout=300, env=ENV)
+        # The paper world's examples need its run: on the tiny run they must fail with one clear line.
+        needs_paper_run = "results-paper" in example
+        ok = (result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1) if needs_paper_run \
+            else result.returncode == 0
+        if not ok or "Traceback" in result.stderr:
+            failed.append(f"value-retention {example}: exit {result.returncode}\n{result.stderr[-1500:]}")
+    assert not failed, "\n\n".join(failed)

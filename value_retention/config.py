@@ -114,7 +114,7 @@ def check_judge(name: str, judge: Mapping[str, Any], source: str = "config") -> 
     """An API judge needs a model to ask and, if it names one, a base URL that is an http(s) URL."""
     key = f"judges.{name}"
     if judge["type"] in ("openai", "transformers") and not str(judge.get("model") or "").strip():
-        raise ConfigError(f"a {judge['type']} judge needs 'model' (the model to ask)", key=f"{key}.model",
+        raise ConfigError(f"the {judge['type']} judge '{name}' needs 'model' (the model to ask)", key=f"{key}.model",
                           source=source)
     if judge["type"] == "openai" and judge.get("base_url") is not None:
         url = str(judge["base_url"])
