@@ -118,10 +118,10 @@ def test_rate_limit_then_server_error_then_success_is_retried_and_counted(tmp_pa
 def test_a_timeout_is_retried(tmp_path):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
     def responder(body, number):
-        return Scripted("late\nGRADE: I", delay_s=1.0 if number == 1 else 0.0)
+        return Scripted("late\nGRADE: I", delay_s=60.0 if number == 1 else 0.0)
 
-    with LoopbackServer(responder) as server:
-        stats = run(files, server, timeout_s=0.25)
+    with LoopbackServer(responder) as server:  # a timeout well clear of a loaded machine's latency
+        stats = run(files, server, timeout_s=1.0)
     assert stats["calls"] == 2 and stats["retries"] == 1
     assert read_jsonl(tmp_path / "judgments.jsonl")[0]["grade"] == "I"
 
@@ -129,7 +129,9 @@ def test_a_timeout_is_retried(tmp_path):
 def test_a_judge_that_always_times_out_fails_the_job_clearly(tmp_path):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
     started = time.monotonic()
-    with LoopbackServer(always("never in time", delay_s=1.0)) as server:
+    # The server would answer after 60 s: only the client's timeout ends each attempt, so the
+    # bound below holds by a wide margin however loaded the machine, and fails without timeouts.
+    with LoopbackServer(always("never in time", delay_s=60.0)) as server:
         with pytest.raises(JudgeError) as error:
             run(files, server, timeout_s=0.2, retries=2)
     message = str(error.value)
@@ -137,7 +139,7 @@ def test_a_judge_that_always_times_out_fails_the_job_clearly(tmp_path):
     assert "after 3 attempt(s)" in message and "Timeout" in message
     assert server.hits == 3
     assert not (tmp_path / "judgments.jsonl").exists()  # nothing half-written
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
 
 
 def test_a_non_transient_error_is_not_retried(tmp_path):
