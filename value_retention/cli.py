@@ -214,8 +214,9 @@ def _check_macro_value(numbers: Path, name: str, value: str) -> None:
 
 
 def _table_cell(path: Path, cell: str) -> str:
-    """The text of a LaTeX table's cell ``ROW,COL`` (1-based; rows are the lines ending in ``\\\\``,
-    the header included); a one-line error for a malformed cell, a missing file or a cell outside."""
+    """The text of a LaTeX table's cell ``ROW,COL``, 1-based: the header is row 1, and rows that
+    span the whole table (a benchmark's label, ``\\multicolumn``) are not rows of cells. A one-line
+    error for a malformed cell, a missing file or a cell outside the table."""
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", cell)
     if match is None or 0 in (int(match.group(1)), int(match.group(2))):
         raise ValueRetentionError(f"--cell {cell!r}: expected ROW,COL, two numbers from 1, e.g. --cell 2,3")
@@ -223,13 +224,17 @@ def _table_cell(path: Path, cell: str) -> str:
     if not path.is_file():
         raise ValueRetentionError(f"{path}: no such table (--cell takes a generated .tex table, e.g. "
                                   "results/tables/table_headline.tex)")
-    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.rstrip().endswith("\\\\")]
+    rows = [[cell.strip() for cell in line.rstrip().removesuffix("\\\\").split("&")]
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.rstrip().endswith("\\\\") and not line.lstrip().startswith("\\multicolumn")]
+    if not rows:
+        raise ValueRetentionError(f"{path}: no table rows (lines ending in \\\\) to take --cell {cell} from")
     if row > len(rows):
-        raise ValueRetentionError(f"{path}: --cell {cell}: the table has {len(rows)} rows")
-    cells = [c.strip() for c in rows[row - 1].rstrip().removesuffix("\\\\").split("&")]
-    if col > len(cells):
-        raise ValueRetentionError(f"{path}: --cell {cell}: row {row} has {len(cells)} columns")
-    return f"{path} row {row} column {col}: {cells[col - 1]}"
+        raise ValueRetentionError(f"{path}: --cell {cell}: the table has {len(rows)} rows (the header is row 1)")
+    if col > len(rows[row - 1]):
+        raise ValueRetentionError(f"{path}: --cell {cell}: row {row} has {len(rows[row - 1])} columns")
+    header = rows[0][col - 1] if col <= len(rows[0]) else "?"
+    return f"{path} row {row} ({rows[row - 1][0]}) column {col} ({header}): {rows[row - 1][col - 1]}"
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -291,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = command("audit", "print the provenance chain behind a number in the paper", cmd_audit)
     audit.add_argument("name", help="a macro name from numbers.tex, or a generated table file")
-    audit.add_argument("--cell", metavar="ROW,COL", help="a table cell (1-based), with a table file")
+    audit.add_argument("--cell", metavar="ROW,COL",
+                       help="a table cell, with a table file: 1-based, the header is row 1, rows that span the "
+                            "table (benchmark labels) are not counted")
     audit.add_argument("--numbers", default="results/paper/numbers.tex",
                        help="the run's number macros (<results_dir>/paper/numbers.tex)")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
