@@ -10,7 +10,7 @@ a documented lenient rule that counts it, a retry, nothing cached, no secret any
 fix belongs to other work are marked ``deferred`` (per-source schemas for unknown keys, duplicate
 YAML keys, and the stage-block checks of issue 12's point 5, which move with the stage blocks'
 rewrite into TRL's names) and are counted apart. The closing line counts held, failed and deferred.
-No GPU, no network; about a minute on 2 cores.
+No GPU, no network; seconds on 2 cores.
 """
 
 from __future__ import annotations
