@@ -1,10 +1,8 @@
-# Config validation and the helpers every rule file uses.
+# Config loading and the helpers every rule file uses.
 
 import os
 import re
 import sys
-
-from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
 # and in SLURM jobs, which inherit this environment) without installing it anywhere: the
@@ -16,18 +14,24 @@ os.environ.update(
 
 from value_retention.config import (
     benchmark_scorer_version,
-    check_config,
-    check_moved_keys,
     condition_order,
+    load_config,
     root_model,
 )
+from value_retention.errors import ConfigError
 
-# Stage keys that moved under `trainer:` first (their new names), then shapes and types (the JSON
-# schema), then what a schema cannot say: parents exist, no cycles, every dataset, stage, reward,
-# model and judge a condition names is declared, every trainer and lora key is a TRL or PEFT field.
-check_moved_keys(config, source="config")
-validate(config, schema="../config/schema.yaml")
-check_config(config, source="config")
+# The config Snakemake loaded, read again by the project's one loader, as `value-retention
+# check-config` reads it: the same files in the same order (`--configfile A B` merges B over A),
+# each read strictly (a key given twice is an error, where YAML keeps the last), with `--config`
+# lists and mappings typed as in a config file (Snakemake leaves their items strings), validated
+# against config/schema.yaml with every default it gives filled in, and checked for what a schema
+# cannot say (the condition tree, declared names, TRL's and PEFT's own checks of each stage).
+try:
+    config.update(
+        load_config(*workflow.configfiles, overrides=workflow.config_settings.config_args or ())
+    )
+except ConfigError as error:
+    raise error.with_traceback(None) from None  # the message names the key: no library frames
 
 RES = config["resources_dir"]
 OUT = config["results_dir"]
@@ -91,8 +95,8 @@ def stage_spec(wildcards):
 
 
 def training_gpus(wildcards):
-    """GPUs (= training processes) for this condition's stage: its `gpus`, else one."""
-    return int(stage_spec(wildcards).get("gpus", 1))
+    """GPUs (= training processes) for this condition's stage."""
+    return stage_spec(wildcards)["gpus"]
 
 
 def training_env(wildcards):
@@ -150,7 +154,7 @@ def generation_spec(wildcards):
 def generation_env():
     return (
         "../envs/vllm.yaml"
-        if config["generation"].get("backend") == "vllm"
+        if config["generation"]["backend"] == "vllm"
         else "../envs/evaluate.yaml"
     )
 
