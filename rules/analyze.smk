@@ -51,7 +51,7 @@ rule tables:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
+        references=config["references"],
         conditions=config["conditions"],
     script:
         "../scripts/tables.py"
@@ -68,8 +68,8 @@ rule numbers:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
-        paper=config.get("paper", {}),
+        references=config["references"],
+        paper=config["paper"],
         panel=PANEL_JUDGES,
     script:
         "../scripts/numbers.py"

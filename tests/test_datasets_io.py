@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from value_retention import datasets_io, tiny_world
+from value_retention import datasets_io, schema, tiny_world
 from value_retention.errors import ConfigError, DataError
 from value_retention.jsonl import read_jsonl
 from value_retention.provenance import sidecar_path
@@ -159,7 +159,11 @@ def test_max_rows_keeps_a_seeded_random_subset_of_every_source(tmp_path):
 
     rows = [{"text": f"{source} prompt {i}", "source": source} for source in ("a", "b", "c") for i in range(40)]
     dataset = datasets.Dataset.from_list(rows)
-    info = datasets_io.write_raw(dataset, {"max_rows": 30}, tmp_path / "raw.jsonl", origin="test")
+
+    def entry(**keys):  # a hub entry with the schema's defaults (shuffle_seed 0 unless given)
+        return schema.resolved("dataset", {"source": "hub", "repo": "r", "format": "text", **keys}, "dataset")
+
+    info = datasets_io.write_raw(dataset, entry(max_rows=30), tmp_path / "raw.jsonl", origin="test")
     kept = read_jsonl(tmp_path / "raw.jsonl")
     assert len(kept) == info["n_written"] == 30
     assert {row["source"] for row in kept} == {"a", "b", "c"}  # the first 30 rows would all be "a"
@@ -168,20 +172,25 @@ def test_max_rows_keeps_a_seeded_random_subset_of_every_source(tmp_path):
     indices = [rows.index({"text": row["text"], "source": row["source"]}) for row in kept]
     assert indices == sorted(indices)  # written in the source's order
     assert selection["first_indices"] == indices[:10]
-    again = datasets_io.write_raw(dataset, {"max_rows": 30}, tmp_path / "again.jsonl", origin="test")
+    again = datasets_io.write_raw(dataset, entry(max_rows=30), tmp_path / "again.jsonl", origin="test")
     assert again["row_selection"]["indices_sha256"] == selection["indices_sha256"]
-    other = datasets_io.write_raw(dataset, {"max_rows": 30, "shuffle_seed": 1}, tmp_path / "other.jsonl", origin="t")
+    other = datasets_io.write_raw(dataset, entry(max_rows=30, shuffle_seed=1), tmp_path / "other.jsonl", origin="t")
     assert other["row_selection"]["indices_sha256"] != selection["indices_sha256"]
 
 
 def test_load_local_names_what_is_wrong(tmp_path):
+    def local(path, **keys):
+        return {"source": "local", "format": "text", "path": str(path), **keys}
+
     with pytest.raises(ConfigError, match="cannot read .*corpus.txt"):
-        datasets_io.load_local({"path": str(tmp_path / "corpus.txt")}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "corpus.txt"), tmp_path / "out.jsonl")
     with pytest.raises(DataError, match="missing.jsonl: file not found"):
-        datasets_io.load_local({"path": str(tmp_path / "missing.jsonl")}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "missing.jsonl"), tmp_path / "out.jsonl")
     write_raw(tmp_path / "c.jsonl", [{"body": "x"}])
     with pytest.raises(ConfigError, match="text_field 'content' is not a column .*body"):
-        datasets_io.load_local({"path": str(tmp_path / "c.jsonl"), "text_field": "content"}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "c.jsonl", text_field="content"), tmp_path / "out.jsonl")
+    with pytest.raises(ConfigError, match="key 'dataset.max_row': unknown key \\(did you mean 'max_rows'"):
+        datasets_io.load_local(local(tmp_path / "c.jsonl", max_row=5), tmp_path / "out.jsonl")
 
 
 def test_download_calls_load_dataset_with_the_pinned_revision(tmp_path, monkeypatch):
@@ -200,7 +209,7 @@ def test_download_calls_load_dataset_with_the_pinned_revision(tmp_path, monkeypa
     assert info["n_written"] == 4 and info["revision"] == "abc123"
     assert datasets_io.prepare(tmp_path / "dolly.jsonl", "dolly", tmp_path / "out.jsonl")["n_written"] == 4
     with pytest.raises(ConfigError, match="source 'tiny' has nothing to download"):
-        datasets_io.download({"source": "tiny"}, tmp_path / "x.jsonl")
+        datasets_io.download({"source": "tiny", "generator": "dolly", "n": 4, "format": "dolly"}, tmp_path / "x.jsonl")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import read_jsonl, write_jsonl
 
@@ -215,9 +216,11 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
 
     Hub: ``datasets.load_dataset(repo, revision=..., split=...)``; the token for a gated repo
     comes from ``HF_TOKEN`` in the environment, never from the config. Needs the network, so the
-    workflow runs it as a local rule; the tiny world never calls it.
+    workflow runs it as a local rule; the tiny world never calls it. The entry is checked against
+    the config schema, whose defaults it takes (``split``, ``shuffle_seed``).
     """
-    source = spec.get("source")
+    spec = schema.resolved("dataset", spec, key="dataset")
+    source = spec["source"]
     if source == "local":
         return load_local(spec, out_path)
     if source != "hub":
@@ -225,15 +228,15 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
                           "value_retention.tiny_world)", key="source")
     from datasets import load_dataset
 
-    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"),
-             spec.get("split", "train"))
-    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec.get("split", "train"))
+    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"), spec["split"])
+    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec["split"])
     return write_raw(dataset, spec, out_path, origin=spec["repo"])
 
 
 def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
     """Copy a user's JSONL, JSON, Parquet or CSV file (``spec["path"]``) into the raw JSONL."""
-    return write_raw(read_local_table(spec["path"], split=spec.get("split", "train")), spec, out_path,
+    spec = schema.resolved("dataset", spec, key="dataset")
+    return write_raw(read_local_table(spec["path"], split=spec["split"]), spec, out_path,
                      origin=spec["path"])
 
 
@@ -251,7 +254,8 @@ def read_local_table(path: str | os.PathLike, split: str = "train"):
 
 
 def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, origin: str) -> dict[str, Any]:
-    """Write a ``datasets.Dataset`` as raw JSONL: at most ``max_rows`` rows (if set), and the column
+    """Write a ``datasets.Dataset`` as raw JSONL: ``spec`` is a resolved hub or local entry (with
+    its defaults, :func:`value_retention.schema.resolved`). At most ``max_rows`` rows (if set), and the column
     named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema.
 
     A ``max_rows`` cap keeps a seeded random subset (:func:`capped_rows`), not the first rows: a
@@ -261,7 +265,7 @@ def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, ori
     n_available = len(dataset)
     selection = None
     if spec.get("max_rows") is not None and int(spec["max_rows"]) < n_available:
-        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec.get("shuffle_seed", 0))
+        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec["shuffle_seed"])
         dataset = dataset.select(indices)
     text_field = spec.get("text_field")
     if text_field and text_field != "text":
