@@ -47,8 +47,6 @@ FULL_CONFIG_HINT = ("an overlay (a partial config) goes after a full one, as in 
 def load_config(*paths: str | os.PathLike, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """The config that ``paths`` (merged in order) and ``overrides`` (``key=value`` strings, as
     Snakemake's ``--config`` takes them) make: validated, with its defaults, and checked."""
-    if not paths:
-        raise ConfigError("no config file given")
     layers = [(display_path(path), schema.load_yaml_file(path, display_path(path))) for path in paths]
     if overrides:
         layers.append((OVERRIDES, parse_overrides(overrides)))
@@ -57,6 +55,8 @@ def load_config(*paths: str | os.PathLike, overrides: Sequence[str] = ()) -> dic
 
 def validated(layers: Sequence[tuple[str, Any]]) -> dict[str, Any]:
     """Merge ``(source, mapping)`` layers in order, validate, fill in defaults and check."""
+    if not layers:
+        raise ConfigError("no config given: name a config file")
     for source, data in layers:
         if not isinstance(data, Mapping):
             raise ConfigError(f"a config is a mapping of keys, not {type(data).__name__}", source=source)
