@@ -1,6 +1,8 @@
 # Every condition answers every benchmark question; every panel judge grades every answer; the
 # grades are scored exactly as the reference implementation scores them.
 
+import mimetypes
+
 
 rule generate:
     input:
@@ -90,6 +92,10 @@ rule collect_scores:
         "../envs/evaluate.yaml"
     script:
         "../scripts/collect_scores.py"
+
+
+# An Inspect .eval file is a zip archive: the HTML report offers it for download as one.
+mimetypes.add_type("application/zip", ".eval")
 
 
 # The run as an Inspect eval log (value_retention/inspect_logs.py), for `inspect view` beside a
