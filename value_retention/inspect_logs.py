@@ -5,7 +5,11 @@ call's grade and reply (judgments), and the scores (the score JSON and the tidy 
 puts them into an Inspect eval log built from inspect_ai's own types and written by inspect_ai's
 own writer (``inspect_ai.log.write_eval_log``), so that ``inspect view`` opens our run as it
 opens a run of the reference (inspect_evals' ``ahb``/``anima``/``moru`` tasks), and a reviewer
-can compare the two side by side. The log is shaped as the reference's is:
+can compare the two side by side. The format is Inspect's default, ``.eval``: what a reference
+run writes, a zip that ``inspect view`` opens sample by sample (a paper run's log holds thousands
+of judge prompts; the ``.json`` format is one document the viewer must load whole) and that
+``read_eval_log`` reads, in inspect_ai 0.3.285 and in the paper era's 0.3.214 alike. The log is
+shaped as the reference's is:
 
 - one :class:`EvalSample` per question and epoch: the reference's sample id (AHB: the question's
   id; MORU: ``{id}_{language code}``), epochs numbered from 1, the question as input, the
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import os
 from collections import defaultdict
@@ -84,7 +89,7 @@ from .judges import GradingItem, build_items
 from .provenance import code_version, sidecar_path
 from .scorer_versions import ScorerVersion, scorer_version
 
-LOG_SUFFIX = ".eval"  # Inspect's default format: zipped, read sample by sample by `inspect view`
+logger = logging.getLogger(__name__)
 GRADER_FAILED = "grader_failed"  # inspect_evals' reason for a sample without a usable grade
 LANGUAGE_CODE = {name: code for code, name in LANGUAGE_CODES.items()}
 
@@ -122,7 +127,7 @@ def write_run_log(run: Run, files: RunFiles, out_path: str | os.PathLike) -> dic
     log = build_eval_log(run, files)
     with atomic_path(out_path) as tmp:
         write_eval_log(log, tmp.as_posix(), format="eval")
-    return {
+    summary = {
         "task": log.eval.task,
         "scorer": log.results.scores[0].name,
         "n_questions": log.eval.dataset.samples,
@@ -132,6 +137,9 @@ def write_run_log(run: Run, files: RunFiles, out_path: str | os.PathLike) -> dic
                               if isinstance(e, ModelEvent) and e.role == "grader"),
         "inspect_ai": package_version("inspect_ai"),
     }
+    logger.info("%s: %d samples (%d questions x %d epochs), %d judge calls", out_path, summary["n_samples"],
+                summary["n_questions"], summary["epochs"], summary["n_grader_calls"])
+    return summary
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +171,7 @@ def build_eval_log(run: Run, files: RunFiles) -> EvalLog:
     samples, sample_ids = [], []
     for question in questions:
         key = (question["question_id"], question["language"])
-        sample_id = _sample_id(run.benchmark_format, question, questions)
+        sample_id = _sample_id(run.benchmark_format, question)
         sample_ids.append(sample_id)
         for epoch in range(int(run.generation["epochs"])):
             generation = answers[(*key, epoch)]
@@ -176,7 +184,7 @@ def build_eval_log(run: Run, files: RunFiles) -> EvalLog:
                                    model, graders, run, dim_name, times))
 
     spec = _eval_spec(run, version, scorer_name, reference_task, reference_task_version, model, graders,
-                      files, sample_ids, dim_name, times)
+                      files, sample_ids, times)
     log = EvalLog(
         status="success",
         eval=spec,
@@ -189,14 +197,14 @@ def build_eval_log(run: Run, files: RunFiles) -> EvalLog:
     # Set after construction: EvalLog's validator reads `reductions` only from a log read as a dict.
     log.reductions = [EvalSampleReductions(scorer=scorer_name, samples=[
         EvalSampleScore(value=_score_value(q["overall"], q["dimensions"], dim_name),
-                        sample_id=_sample_id(run.benchmark_format, q, questions))
+                        sample_id=_sample_id(run.benchmark_format, q))
         for q in result["questions"]])]
     return log
 
 
 def _eval_spec(run: Run, version: ScorerVersion, scorer_name: str, reference_task: str,
                reference_task_version: str, model: str, graders: Mapping[str, str], files: RunFiles,
-               sample_ids: list, dim_name, times) -> EvalSpec:
+               sample_ids: list, times) -> EvalSpec:
     metric_names = ["inspect_evals/overall_mean", "inspect_evals/avg_by_dimension"]
     if run.benchmark_format == "ahb":
         metric_names.insert(1, "inspect_evals/dimension_normalized_avg")
@@ -467,7 +475,7 @@ def _job_times(path) -> tuple[dt.datetime, dt.datetime]:
 # --------------------------------------------------------------------------------------------
 # Names and settings, as the reference spells them
 
-def _sample_id(benchmark_format: str, question: Mapping[str, Any], questions) -> int | str:
+def _sample_id(benchmark_format: str, question: Mapping[str, Any]) -> int | str:
     """The reference's sample id: AHB the question's id (a number where it is one); MORU
     ``{id}_{language code}``."""
     question_id = question["question_id"]
