@@ -22,6 +22,7 @@ import yaml
 from value_retention.provenance import audit_chain, sidecar_path
 
 from conftest import REPO, dry_run_jobs, latexmk_available
+from inspect_log_checks import check_run_log
 
 pytestmark = pytest.mark.e2e
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -140,6 +141,22 @@ def test_scores_are_tidy_and_agree_with_the_score_files(run):
             assert per_question.mean() == pytest.approx(scores["overall_mean"], abs=1e-9)
 
 
+def test_every_run_has_an_inspect_log_that_inspect_reads_with_the_runs_scores(run):
+    """inspect_ai reads each run's log: one sample per question, the config's epochs, every judge
+    call, and the scores of results/scores/ (tests/inspect_log_checks.py)."""
+    for bench, spec in CONFIG["benchmarks"].items():
+        questions = run / "resources" / "benchmarks" / bench / "questions.jsonl"
+        for condition, seed in conditions_and_seeds():
+            scores = run / "results" / "scores" / bench / condition
+            judgments = [run / "results" / "judgments" / bench / condition / f"seed{seed}" / f"{judge}.jsonl"
+                         for judge in CONFIG["panel"]]
+            log = check_run_log(run / "results" / "inspect" / bench / condition / f"seed{seed}.eval", questions,
+                                scores / f"seed{seed}.json", scores / f"seed{seed}.csv",
+                                CONFIG["generation"]["epochs"], spec["format"],
+                                n_judgments=sum(len(path.read_text().splitlines()) for path in judgments))
+            assert log.eval.task_args["condition"] == condition and log.eval.task_args["seed"] == seed
+
+
 def test_statistics_have_every_layer(run):
     for bench in CONFIG["benchmarks"]:
         stats = json.loads((run / "results" / "stats" / f"{bench}.json").read_text())
@@ -252,6 +269,7 @@ def test_report_is_built(run):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (run / "results" / "report.html").read_text(errors="replace")
     assert "condition_scores" in html and "training_curves" in html
+    assert "Inspect logs" in html and "seed0.eval" in html
 
 
 def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):
