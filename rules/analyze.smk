@@ -9,6 +9,7 @@ rule statistics:
         scores=rules.collect_scores.output.scores,
         # the runs' score JSONs: the scorer version and unparseable grades per judge
         runs=expand(rules.score.output.scores, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
+        training=rules.training_report.output.summary,  # its learning-check warnings join the stats'
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     log:
@@ -50,7 +51,7 @@ rule tables:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
+        references=config["references"],
         conditions=config["conditions"],
     script:
         "../scripts/tables.py"
@@ -67,8 +68,8 @@ rule numbers:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
-        paper=config.get("paper", {}),
+        references=config["references"],
+        paper=config["paper"],
         panel=PANEL_JUDGES,
     script:
         "../scripts/numbers.py"

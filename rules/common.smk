@@ -1,10 +1,8 @@
-# Config validation and the helpers every rule file uses.
+# Config loading and the helpers every rule file uses.
 
 import os
 import re
 import sys
-
-from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
 # and in SLURM jobs, which inherit this environment) without installing it anywhere: the
@@ -16,16 +14,25 @@ os.environ.update(
 
 from value_retention.config import (
     benchmark_scorer_version,
-    check_config,
     condition_order,
+    load_config,
     preflight,
     root_model,
 )
+from value_retention.errors import ConfigError
 
-# Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
-# every dataset, stage, reward, model and judge a condition names is declared.
-validate(config, schema="../config/schema.yaml")
-check_config(config, source="config")
+# The config Snakemake loaded, read again by the project's one loader, as `value-retention
+# check-config` reads it: the same files in the same order (`--configfile A B` merges B over A),
+# each read strictly (a key given twice is an error, where YAML keeps the last), with `--config`
+# lists and mappings typed as in a config file (Snakemake leaves their items strings), validated
+# against config/schema.yaml with every default it gives filled in, and checked for what a schema
+# cannot say (the condition tree, declared names, TRL's and PEFT's own checks of each stage).
+try:
+    config.update(
+        load_config(*workflow.configfiles, overrides=workflow.config_settings.config_args or ())
+    )
+except ConfigError as error:
+    raise error.with_traceback(None) from None  # the message names the key: no library frames
 
 
 onstart:
@@ -106,18 +113,29 @@ def stage_spec(wildcards):
 
 
 def training_gpus(wildcards):
-    """GPUs (= training processes) for this condition's stage: its `gpus`, else one."""
-    return int(stage_spec(wildcards).get("gpus", 1))
+    """GPUs (= training processes) for this condition's stage."""
+    return stage_spec(wildcards)["gpus"]
 
 
 def training_env(wildcards):
     """vLLM pins its own torch and transformers, so GRPO with use_vllm gets an env of its own."""
-    return "../envs/vllm.yaml" if stage_spec(wildcards).get("use_vllm") else "../envs/train.yaml"
+    uses_vllm = (stage_spec(wildcards).get("trainer") or {}).get("use_vllm")
+    return "../envs/vllm.yaml" if uses_vllm else "../envs/train.yaml"
 
 
 def reward_spec(wildcards):
     reward = config["conditions"][wildcards.condition].get("reward")
     return config["rewards"][reward] if reward else None
+
+
+def training_runs():
+    """Every model this workflow trains, per seed, in training order: the trained conditions and
+    the tiny roots, which are pre-trained here (a hub root is downloaded, not trained)."""
+    trained = [c for c in CONDITIONS if c in TRAINED or model_source(c) == "tiny"]
+    return [{"condition": c, "seed": seed} for c in trained for seed in SEEDS]
+
+
+TRAINING_RUNS = training_runs()
 
 
 def checkpoint_dir(wildcards):
@@ -154,7 +172,7 @@ def generation_spec(wildcards):
 def generation_env():
     return (
         "../envs/vllm.yaml"
-        if config["generation"].get("backend") == "vllm"
+        if config["generation"]["backend"] == "vllm"
         else "../envs/evaluate.yaml"
     )
 

@@ -7,6 +7,7 @@ rule paper:
         numbers=rules.numbers.output.numbers,
         tables=rules.tables.output,
         figures=rules.figures.output,
+        training_curves=rules.training_report.output.figure_pdf,
     output:
         pdf=report(f"{OUT}/paper/paper.pdf", category="Paper"),
     log:

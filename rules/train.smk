@@ -85,3 +85,22 @@ rule train:
         checkpoint_dir=checkpoint_dir,
     script:
         "../scripts/train.py"
+
+
+rule training_report:
+    # Every trained model's training log -> one summary (the statistics carry its learning-check
+    # warnings into the paper) and the training-curves figure of the report and the appendix.
+    input:
+        models=[model_dir(run["condition"], run["seed"]) for run in TRAINING_RUNS],
+    output:
+        summary=f"{OUT}/training/summary.json",
+        figure_pdf=f"{OUT}/figures/training_curves.pdf",
+        figure_png=report(f"{OUT}/figures/training_curves.png", category="Training"),
+    log:
+        f"{LOGS}/training_report.log",
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        runs=TRAINING_RUNS,
+    script:
+        "../scripts/training_report.py"

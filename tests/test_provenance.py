@@ -181,7 +181,7 @@ def test_every_option_of_every_command_has_help_and_shows_its_default(capsys):
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert set(commands) == {"check-config", "plan", "score", "audit", "cache"}
+    assert set(commands) == {"check-config", "config-docs", "plan", "recipe-table", "score", "audit", "cache"}
     for name, command in commands.items():
         text = command.format_help()
         for action in command._actions:

@@ -23,6 +23,7 @@ from value_retention.provenance import audit_chain, sidecar_path
 from value_retention.run_lock import pid_alive
 
 from conftest import REPO, dry_run_jobs, latexmk_available
+from inspect_log_checks import check_run_log
 
 pytestmark = pytest.mark.e2e
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -63,6 +64,29 @@ def test_every_model_is_a_loadable_checkpoint(run):
         assert any(folder.glob("*.safetensors")), folder
         assert (folder / "tokenizer.json").exists(), folder
         assert sidecar_path(folder).exists(), folder
+
+
+def training_log(run: Path, condition: str, seed: int) -> dict:
+    return json.loads((run / "results" / "models" / condition / f"seed{seed}" / "training_log.json").read_text())
+
+
+def test_every_training_stage_learns(run):
+    """Every trained model (the pre-trained base included) logged non-zero gradient norms, and the
+    coding GRPO run's rewards varied within its prompt groups on most steps."""
+    for condition, seed in conditions_and_seeds():
+        log = training_log(run, condition, seed)
+        steps = [entry for entry in log["loss_history"] if "loss" in entry]
+        assert steps and all(entry["grad_norm"] > 0 for entry in steps), condition
+        assert log["warnings"] == [], (condition, log["warnings"])
+    grpo = [entry for entry in training_log(run, "grpo_magicoder", 0)["loss_history"] if "loss" in entry]
+    assert sum(entry["reward_std"] > 0 for entry in grpo) > len(grpo) / 2
+    assert sum(entry["frac_reward_zero_std"] < 1 for entry in grpo) > len(grpo) / 2  # within prompt groups too
+    completions = (run / "results" / "models" / "grpo_magicoder" / "seed0" / "completions.jsonl").read_text()
+    assert len(completions.splitlines()) == training_log(run, "grpo_magicoder", 0)["completions"]["n"] > 0
+    summary = json.loads((run / "results" / "training" / "summary.json").read_text())
+    assert [(r["condition"], r["seed"]) for r in summary["runs"]] == conditions_and_seeds()
+    assert summary["warnings"] == [] and json.loads((run / "results" / "stats" / "ahb.json").read_text())[
+        "training_warnings"] == []
 
 
 def test_generations_cover_every_question_and_epoch(run):
@@ -116,6 +140,22 @@ def test_scores_are_tidy_and_agree_with_the_score_files(run):
                          & (tidy.dimension == "overall")]
             per_question = panel.groupby(["question_id", "language"])["score"].mean()
             assert per_question.mean() == pytest.approx(scores["overall_mean"], abs=1e-9)
+
+
+def test_every_run_has_an_inspect_log_that_inspect_reads_with_the_runs_scores(run):
+    """inspect_ai reads each run's log: one sample per question, the config's epochs, every judge
+    call, and the scores of results/scores/ (tests/inspect_log_checks.py)."""
+    for bench, spec in CONFIG["benchmarks"].items():
+        questions = run / "resources" / "benchmarks" / bench / "questions.jsonl"
+        for condition, seed in conditions_and_seeds():
+            scores = run / "results" / "scores" / bench / condition
+            judgments = [run / "results" / "judgments" / bench / condition / f"seed{seed}" / f"{judge}.jsonl"
+                         for judge in CONFIG["panel"]]
+            log = check_run_log(run / "results" / "inspect" / bench / condition / f"seed{seed}.eval", questions,
+                                scores / f"seed{seed}.json", scores / f"seed{seed}.csv",
+                                CONFIG["generation"]["epochs"], spec["format"],
+                                n_judgments=sum(len(path.read_text().splitlines()) for path in judgments))
+            assert log.eval.task_args["condition"] == condition and log.eval.task_args["seed"] == seed
 
 
 def test_statistics_have_every_layer(run):
@@ -229,7 +269,8 @@ def test_report_is_built(run):
     result = snakemake(run, "--report", "results/report.html", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (run / "results" / "report.html").read_text(errors="replace")
-    assert "condition_scores" in html
+    assert "condition_scores" in html and "training_curves" in html
+    assert "Inspect logs" in html and "seed0.eval" in html
 
 
 def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):

@@ -1,7 +1,10 @@
 """The ``value-retention`` command: the library's stages as subcommands.
 
     value-retention check-config config/config.yaml
+    value-retention check-config config/paper.yaml over.yaml --config 'seeds=[0,1,2]'
+    value-retention config-docs > config/README.md
     value-retention plan --config config/paper.yaml
+    value-retention recipe-table config/paper.yaml > docs/recipe.md
     value-retention score --benchmark ahb --questions Q.jsonl --dimensions D.jsonl \\
         --judgments J.jsonl [J.jsonl ...] --out S.json [--scorer-version paper_era] [--allow-missing]
     value-retention audit AhbAllSftDollyMean
@@ -30,14 +33,28 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yam
 def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import condition_order, lineage, load_config, preflight
 
-    config = load_config(args.config)
-    print(f"{args.config}: valid")
+    config = load_config(*args.config, overrides=args.overrides or ())
+    print(f"{' + '.join(args.config)}{' + --config' if args.overrides else ''}: valid")
     for condition in condition_order(config):
         print("  " + " -> ".join(lineage(config, condition)))
     # What this machine lacks is a warning here (the workflow may run elsewhere, or with these
     # jobs done); Snakemake makes it an error before the first job that needs it.
     for problem in preflight(config):
         print(f"warning: {problem}")
+    return 0
+
+
+def cmd_config_docs(args: argparse.Namespace) -> int:
+    from .config_docs import render
+
+    sys.stdout.write(render())
+    return 0
+
+
+def cmd_recipe_table(args: argparse.Namespace) -> int:
+    from .recipe_table import render
+
+    sys.stdout.write(render(args.config))
     return 0
 
 
@@ -268,8 +285,21 @@ def build_parser() -> argparse.ArgumentParser:
         subparser.set_defaults(func=func)
         return subparser
 
-    check = command("check-config", "validate a config and print the condition tree", cmd_check_config)
-    check.add_argument("config", help="the config file (YAML), e.g. config/config.yaml")
+    recipe = command("recipe-table", "the config's training recipe as a Markdown table of values, sources and "
+                     "tags (docs/recipe.md)", cmd_recipe_table)
+    recipe.add_argument("config", nargs="?", default="config/paper.yaml", help="the config whose recipe to list")
+
+    command("config-docs", "every config key's type, default and meaning, from config/schema.yaml, as Markdown "
+            "(config/README.md)", cmd_config_docs)
+
+    check = command("check-config", "validate a config, as the workflow will, and print the condition tree",
+                    cmd_check_config)
+    check.add_argument("config", nargs="+", metavar="CONFIG",
+                       help="config files (YAML), merged in order as `snakemake --configfile A B` merges them: a "
+                            "full config first, e.g. config/paper.yaml, then any overlays")
+    check.add_argument("--config", dest="overrides", nargs="+", metavar="KEY=VALUE",
+                       help="overrides, as `snakemake --config` takes them: seeds=[0,1,2] "
+                            "'generation={epochs: 3}'")
 
     plan = command("plan", "jobs, GPUs and estimated GPU-hours per rule, before submitting", cmd_plan)
     plan.add_argument("--config", default="config/paper.yaml", help="the config to plan")

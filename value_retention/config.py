@@ -1,58 +1,188 @@
-"""The workflow config: schema validation, the condition tree, and helpers the rules share.
+"""The workflow config: one loader for the workflow and ``check-config``, the condition tree, and
+helpers the rules share.
 
-The JSON schema (``config/schema.yaml``) checks shapes and types; :func:`check_config` checks
-what a schema cannot: that every condition's parent exists, that the tree has no cycle, that every
-name a condition uses (dataset, stage, reward, model) is declared, that every condition named in
-``analysis`` and ``references`` is declared, and that each API judge has a model and a well-formed
-base URL. :func:`preflight` checks what depends on the machine rather than the config (local files,
-judges' key variables), for the jobs about to run.
+:func:`load_config` reads one or more YAML files, merged in order as Snakemake merges
+``--configfile A B`` (mappings key by key, anything else replaced), then ``--config key=value``
+overrides, and returns the config the workflow runs with:
+
+1. each file read strictly (:func:`value_retention.schema.load_yaml`: a duplicate key is an error);
+2. a stage key from before the ``trainer:`` block reported with its new name;
+3. the JSON schema (``config/schema.yaml``), its problems worded as a few lines naming the key and
+   the file that set it; then every default the schema gives filled in;
+4. :func:`check_config`, what a schema cannot say: that every condition's parent exists, that the
+   tree has no cycle, that every name a condition uses (dataset, stage, reward, model) is
+   declared, and that every stage block passes TRL's and PEFT's own checks
+   (:mod:`value_retention.trainer_config`), that every condition named in ``analysis`` and
+   ``references`` is declared, and that each API judge has a model and a well-formed base URL.
+
+:func:`preflight` checks what depends on the machine rather than the config (local files, judges'
+key variables), for the jobs about to run.
+
+``rules/common.smk`` calls it on the files Snakemake loaded (``workflow.configfiles``) and the
+``--config`` arguments, so the workflow and ``value-retention check-config`` run the same code.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Iterable, Mapping
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from .errors import ConfigError
+from . import schema
+from .errors import ConfigError, ConfigErrors
 from .scorer_versions import DEFAULT_VERSION, scorer_version
 from .stats_json import GROUPS
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+SCHEMA_PATH = schema.SCHEMA_PATH
 STAGE_DATA_FORMATS = {
     "midtrain": {"text"},
     "sft": {"dolly", "magicoder", "messages"},
     "grpo": {"rlhflow", "magicoder_prompts", "prompts"},
 }
+OVERRIDES = "--config"  # how errors name the command line's overrides
+FULL_CONFIG_HINT = ("an overlay (a partial config) goes after a full one, as in "
+                    "`--configfile config/paper.yaml over.yaml` (check-config: `value-retention check-config "
+                    "config/paper.yaml over.yaml`)")
 
 
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML config, validate it against the schema, and check the condition tree."""
-    path = Path(path)
+def load_config(*paths: str | os.PathLike, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The config that ``paths`` (merged in order) and ``overrides`` (``key=value`` strings, as
+    Snakemake's ``--config`` takes them) make: validated, with its defaults, and checked."""
+    layers = [(display_path(path), schema.load_yaml_file(path, display_path(path))) for path in paths]
+    if overrides:
+        layers.append((OVERRIDES, parse_overrides(overrides)))
+    return validated(layers)
+
+
+def validated(layers: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Merge ``(source, mapping)`` layers in order, validate, fill in defaults and check."""
+    if not layers:
+        raise ConfigError("no config given: name a config file")
+    for source, data in layers:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a config is a mapping of keys, not {type(data).__name__}", source=source)
+    config: dict[str, Any] = {}
+    for _, data in layers:
+        merge(config, data)
+    if "conditions" not in config:
+        missing = [key for key in schema.schema()["required"] if key not in config]
+        raise ConfigError(f"not a full config: it has no {', '.join(missing)}; {FULL_CONFIG_HINT}",
+                          source=" + ".join(source for source, _ in layers))
+    located = _locator(layers)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
-    validate_schema(config, source=str(path))
-    check_config(config, source=str(path))
+        check_moved_keys(config)
+    except ConfigError as error:
+        raise located(error) from None
+    problems = schema.errors(config)
+    if problems:
+        raise ConfigErrors([located(problem) for problem in problems])
+    schema.fill_defaults(config)
+    try:
+        check_config(config)
+    except ConfigError as error:
+        raise located(error) from None
     return config
 
 
-def validate_schema(config: Any, source: str = "config") -> None:
-    import jsonschema
+def merge(config: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``overlay`` into ``config`` in place as Snakemake does (snakemake.utils.update_config):
+    a mapping is merged key by key, any other value (a list included) replaces what was there."""
+    for key, value in overlay.items():
+        if isinstance(value, Mapping):
+            base = config.get(key)
+            config[key] = merge(base if isinstance(base, dict) else {}, value)
+        else:
+            config[key] = copy.deepcopy(value)
+    return config
 
-    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        key = ".".join(str(part) for part in first.absolute_path) or "<top level>"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{first.message}{more}", key=key, source=source)
+
+def parse_overrides(entries: Sequence[str]) -> dict[str, Any]:
+    """``--config key=value`` arguments as Snakemake reads them, except that a list or mapping is
+    read as YAML reads a config file: Snakemake parses them with YAML's BaseLoader, which leaves
+    every item a string, so ``seeds=[0,1,2]`` would give the strings '0', '1', '2'. A scalar is
+    what Snakemake makes of it (an int, a float, True/False, else the string)."""
+    overrides: dict[str, Any] = {}
+    for entry in entries:
+        key, sep, text = entry.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][\w-]*\w", key):
+            raise ConfigError(f"a --config entry is key=value with a key at the top level, not {entry!r} "
+                              "(a nested key is set as a mapping: 'generation={epochs: 3}')", source=OVERRIDES)
+        merge(overrides, {key: _override_value(text.strip("'\""), key)})
+    return overrides
+
+
+def _override_value(text: str, key: str) -> Any:
+    if text == "":
+        return None
+    for parse in (int, float, {"True": True, "False": False}.__getitem__):
+        try:
+            return parse(text)
+        except (ValueError, KeyError):
+            pass
+    try:
+        value = schema.load_yaml(text, f"{OVERRIDES} {key}")
+    except ConfigError:
+        return text
+    return value if isinstance(value, (dict, list)) else text
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A config file's name as errors show it: relative to the working directory when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _locator(layers: Sequence[tuple[str, Any]]):
+    """A function that gives a ConfigError the source (file, or --config) that set its key: the
+    last layer holding the longest part of the key's path."""
+
+    def depth(data: Any, parts: list[str]) -> int:
+        for found, part in enumerate(parts):
+            if not isinstance(data, Mapping) or part not in data:
+                return found
+            data = data[part]
+        return len(parts)
+
+    def located(error: ConfigError) -> ConfigError:
+        parts = (error.key or "").split(".") if error.key else []
+        depths = [depth(data, parts) for _, data in layers]
+        best = max(depths, default=0)
+        if best == 0 or len(layers) == 1:
+            source = " + ".join(source for source, _ in layers) if best == 0 else layers[0][0]
+        else:
+            source = next(layers[index][0] for index in reversed(range(len(layers))) if depths[index] == best)
+        return error.located(source)
+
+    return located
+
+
+def check_moved_keys(config: Any, source: str = "config") -> None:
+    """Before the schema: a stage key that moved under ``trainer:`` is an error giving its new name,
+    and a removed key one saying why it went."""
+    from .trainer_config import check_moved_config_keys
+
+    check_moved_config_keys(config, source=source)
+    models = config.get("models") if isinstance(config, Mapping) else None
+    for name, model in (models or {}).items():
+        for removed, why in REMOVED_KEYS.items():
+            if isinstance(model, Mapping) and removed in model:
+                raise ConfigError(f"'{removed}' is no longer a setting: {why}", key=f"models.{name}.{removed}",
+                                  source=source)
+
+
+def validate_schema(config: Any, source: str = "config") -> None:
+    """The schema's check alone (no defaults filled in): ConfigErrors naming each key."""
+    problems = schema.errors(config)
+    if problems:
+        raise ConfigErrors([problem.located(source) for problem in problems])
 
 
 def check_config(config: Mapping[str, Any], source: str = "config") -> None:
@@ -85,17 +215,12 @@ def check_config(config: Mapping[str, Any], source: str = "config") -> None:
                               source=source)
     for name in conditions:
         lineage(config, name)  # raises on a cycle
+    check_stage_blocks(config, source)
     for name, model in config.get("models", {}).items():
-        for removed, why in REMOVED_KEYS.items():
-            if removed in model:
-                raise ConfigError(f"'{removed}' is no longer a setting: {why}", key=f"models.{name}.{removed}",
-                                  source=source)
         for dataset in [model.get("pretrain_data"), *model.get("tokenizer_corpus", [])]:
             if dataset is not None and dataset not in config.get("datasets", {}):
                 raise ConfigError(f"dataset '{dataset}' is not declared under 'datasets'",
                                   key=f"models.{name}", source=source)
-    for bench in config.get("benchmarks", {}):
-        benchmark_scorer_version(config, bench)  # raises on an unknown version, naming the key
     for judge in config["panel"]:
         if judge not in config["judges"]:
             raise ConfigError(f"judge '{judge}' is not declared under 'judges'", key="panel", source=source)
@@ -253,3 +378,18 @@ def root_model(config: Mapping[str, Any], condition: str) -> str:
 def language_group(language: str) -> str:
     """English vs non-English, the split the paper's transfer claims use."""
     return "english" if language.strip().lower() == "english" else "non_english"
+
+
+def check_stage_blocks(config: Mapping[str, Any], source: str = "config") -> None:
+    """Every stage block's ``trainer`` and ``lora`` keys against TRL's and PEFT's dataclasses.
+
+    Where TRL or PEFT cannot be imported (a controller environment without them), the check is
+    left to each train job, which makes it again before training, and a warning says so.
+    """
+    try:
+        from .trainer_config import check_config_stages
+
+        check_config_stages(config, source=source)
+    except ImportError as error:
+        warnings.warn(f"{source}: stage blocks not checked against TRL's configs here ({error}); "
+                      "each train job checks its own before training", stacklevel=2)

@@ -22,12 +22,14 @@ the normaliser never drops rows quietly.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import LARGE_ROW_BYTES, decode_line, read_jsonl, write_jsonl
 
@@ -218,9 +220,11 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
 
     Hub: ``datasets.load_dataset(repo, revision=..., split=...)``; the token for a gated repo
     comes from ``HF_TOKEN`` in the environment, never from the config. Needs the network, so the
-    workflow runs it as a local rule; the tiny world never calls it.
+    workflow runs it as a local rule; the tiny world never calls it. The entry is checked against
+    the config schema, whose defaults it takes (``split``, ``shuffle_seed``).
     """
-    source = spec.get("source")
+    spec = schema.resolved("dataset", spec, key="dataset")
+    source = spec["source"]
     if source == "local":
         return load_local(spec, out_path)
     if source != "hub":
@@ -228,15 +232,15 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
                           "value_retention.tiny_world)", key="source")
     from datasets import load_dataset
 
-    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"),
-             spec.get("split", "train"))
-    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec.get("split", "train"))
+    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"), spec["split"])
+    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec["split"])
     return write_raw(dataset, spec, out_path, origin=spec["repo"])
 
 
 def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
     """Copy a user's JSONL, JSON, Parquet or CSV file (``spec["path"]``) into the raw JSONL."""
-    return write_raw(read_local_table(spec["path"], split=spec.get("split", "train")), spec, out_path,
+    spec = schema.resolved("dataset", spec, key="dataset")
+    return write_raw(read_local_table(spec["path"], split=spec["split"]), spec, out_path,
                      origin=spec["path"])
 
 
@@ -294,11 +298,19 @@ def _one_json_document(path: Path) -> bool:
 
 
 def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, origin: str) -> dict[str, Any]:
-    """Write a ``datasets.Dataset`` as raw JSONL: first ``max_rows`` rows (if set), and the column
-    named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema."""
+    """Write a ``datasets.Dataset`` as raw JSONL: ``spec`` is a resolved hub or local entry (with
+    its defaults, :func:`value_retention.schema.resolved`). At most ``max_rows`` rows (if set), and the column
+    named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema.
+
+    A ``max_rows`` cap keeps a seeded random subset (:func:`capped_rows`), not the first rows: a
+    hub file often lists its rows source by source (RLHFlow's prompt collection concatenates
+    several), so its first 3,000 rows may all come from one source.
+    """
     n_available = len(dataset)
-    if spec.get("max_rows") is not None:
-        dataset = dataset.select(range(min(int(spec["max_rows"]), n_available)))
+    selection = None
+    if spec.get("max_rows") is not None and int(spec["max_rows"]) < n_available:
+        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec["shuffle_seed"])
+        dataset = dataset.select(indices)
     text_field = spec.get("text_field")
     if text_field and text_field != "text":
         if text_field not in dataset.column_names:
@@ -310,4 +322,23 @@ def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, ori
     n_written = write_jsonl(out_path, (dict(row) for row in dataset))
     log.info("wrote %d of %d rows from %s to %s", n_written, n_available, origin, out_path)
     return {"origin": origin, "revision": spec.get("revision"), "n_available": n_available,
-            "n_written": n_written, "columns": list(dataset.column_names)}
+            "n_written": n_written, "row_selection": selection, "columns": list(dataset.column_names)}
+
+
+def capped_rows(n_available: int, max_rows: int, shuffle_seed: int | None) -> tuple[list[int], dict[str, Any]]:
+    """Which ``max_rows`` of ``n_available`` rows to keep, and how they were chosen (for provenance).
+
+    With a ``shuffle_seed`` (the default, 0): a uniformly random subset drawn by a seeded
+    permutation, written in the source's own order. With ``shuffle_seed: null``: the first rows.
+    The kept indices' sha256 lets anyone check that a rerun kept the same rows.
+    """
+    if shuffle_seed is None:
+        indices = list(range(max_rows))
+    else:
+        import numpy as np
+
+        indices = sorted(int(i) for i in np.random.default_rng(shuffle_seed).permutation(n_available)[:max_rows])
+    digest = hashlib.sha256(",".join(map(str, indices)).encode()).hexdigest()
+    method = "first rows" if shuffle_seed is None else "seeded random subset, in source order"
+    return indices, {"method": method, "shuffle_seed": shuffle_seed, "kept": max_rows, "of": n_available,
+                     "first_indices": indices[:10], "indices_sha256": digest}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import joblog, run_lock, training
+from . import joblog, run_lock, trainer_config, training
 from .errors import ConfigError, LaunchError
 from .jsonl import write_json
 
@@ -85,13 +85,9 @@ def die_with_parent() -> Callable[[], None] | None:
 
 def accelerate_command(job_file: str | os.PathLike, processes: int, accelerate_config: str | os.PathLike) -> list[str]:
     """The ``accelerate launch`` command line that runs ``job_file`` on ``processes`` processes."""
-    config_file = Path(accelerate_config)
-    if not config_file.is_absolute() and not config_file.exists():
-        config_file = REPO / config_file  # relative to the working directory, else to the repository
-    if not config_file.is_file():
-        raise ConfigError(f"accelerate config '{accelerate_config}' not found", key="stages.*.accelerate_config")
+    config_file = trainer_config.accelerate_config_file(os.fspath(accelerate_config), "stages.*.accelerate_config")
     return [sys.executable, "-m", "accelerate.commands.launch",
-            "--config_file", str(config_file.resolve()),
+            "--config_file", str(config_file),
             "--num_processes", str(processes),
             "--num_machines", "1",
             "--main_process_port", str(free_port()),  # two jobs on one node must not share a port

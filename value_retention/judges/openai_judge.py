@@ -37,7 +37,7 @@ from typing import Any
 
 import openai
 
-from .. import redact
+from .. import redact, schema
 from ..errors import ConfigError
 from .base import JudgeError, ModelJudge, OnReply, Reply
 from .cache import ResponseCache
@@ -46,20 +46,6 @@ from .limits import SharedLimits, estimated_tokens
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "api_key_env": "OPENAI_API_KEY",
-    # Sampling left to the provider unless set, as the reference leaves it: null is not sent.
-    "temperature": None,
-    "top_p": None,
-    "max_tokens": None,
-    "concurrency": 32,            # requests in flight, over every job of this judge at once
-    "requests_per_minute": None,  # None: no limit of ours (the provider's 429s are still retried)
-    "tokens_per_minute": None,
-    "timeout_s": 60.0,
-    "retries": 5,
-    "backoff_s": 1.0,        # first retry waits about this long; each further retry doubles it
-    "max_backoff_s": 60.0,
-}
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx
 
 
@@ -73,7 +59,9 @@ class OpenAIJudge(ModelJudge):
     kind = "openai"
 
     def __init__(self, name: str, spec: dict[str, Any], cache: ResponseCache):
-        settings = {**DEFAULTS, **spec}
+        # The defaults (sampling left to the provider, as the reference leaves it; retries with
+        # exponential backoff) are the config schema's `judge_openai` ones.
+        settings = schema.resolved("judge", {**spec, "type": "openai"}, key=f"judges.{name}")
         if not settings.get("model"):
             raise ConfigError("an openai judge needs 'model'", key=f"judges.{name}.model")
         super().__init__(name, model=settings["model"], temperature=settings["temperature"],
