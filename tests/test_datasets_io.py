@@ -144,7 +144,7 @@ def test_load_local_reads_jsonl_and_parquet_with_max_rows_and_text_field(tmp_pat
     write_raw(tmp_path / "corpus.jsonl", rows)
     for name in ("corpus.parquet", "corpus.jsonl"):
         out = tmp_path / f"raw-{name}.jsonl"
-        info = datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name), "format": "text",
+        info = datasets_io.load_local({"source": "local", "path": str(tmp_path / name), "format": "text",
                                        "text_field": "content", "max_rows": 3, "shuffle_seed": None}, out)
         assert info["n_available"] == 5 and info["n_written"] == 3
         assert info["row_selection"]["method"] == "first rows"
@@ -249,7 +249,8 @@ def test_a_bad_local_file_is_named_by_file_and_line(tmp_path, name):
     data, message = BAD_FILES[name]
     (tmp_path / name).write_bytes(data)
     with pytest.raises(DataError, match=message):
-        datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)}, tmp_path / "raw.jsonl")
+        datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)},
+                               tmp_path / "raw.jsonl")
     assert not (tmp_path / "raw.jsonl").exists()
 
 
@@ -265,7 +266,8 @@ def test_a_good_local_json_array_and_csv_still_read(tmp_path):
     (tmp_path / "rows.json").write_text(json.dumps([{"text": "a"}, {"text": "b"}]))
     (tmp_path / "rows.csv").write_text("text\na\nb\n")
     for name in ("rows.json", "rows.csv"):
-        counts = datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)}, tmp_path / f"{name}.jsonl")
+        counts = datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)},
+                                        tmp_path / f"{name}.jsonl")
         assert counts["n_written"] == 2
 
 
