@@ -55,7 +55,7 @@ rule tables:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
+        references=config["references"],
         conditions=config["conditions"],
     script:
         "../scripts/tables.py"
@@ -72,8 +72,8 @@ rule numbers:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
-        paper=config.get("paper", {}),
+        references=config["references"],
+        paper=config["paper"],
         panel=PANEL_JUDGES,
     script:
         "../scripts/numbers.py"

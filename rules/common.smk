@@ -1,10 +1,8 @@
-# Config validation and the helpers every rule file uses.
+# Config loading and the helpers every rule file uses.
 
 import os
 import re
 import sys
-
-from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
 # and in SLURM jobs, which inherit this environment) without installing it anywhere: the
@@ -16,18 +14,42 @@ os.environ.update(
 
 from value_retention.config import (
     benchmark_scorer_version,
-    check_config,
-    check_moved_keys,
     condition_order,
+    load_config,
+    preflight,
     root_model,
 )
+from value_retention.errors import ConfigError
 
-# Stage keys that moved under `trainer:` first (their new names), then shapes and types (the JSON
-# schema), then what a schema cannot say: parents exist, no cycles, every dataset, stage, reward,
-# model and judge a condition names is declared, every trainer and lora key is a TRL or PEFT field.
-check_moved_keys(config, source="config")
-validate(config, schema="../config/schema.yaml")
-check_config(config, source="config")
+# The config Snakemake loaded, read again by the project's one loader, as `value-retention
+# check-config` reads it: the same files in the same order (`--configfile A B` merges B over A),
+# each read strictly (a key given twice is an error, where YAML keeps the last), with `--config`
+# lists and mappings typed as in a config file (Snakemake leaves their items strings), validated
+# against config/schema.yaml with every default it gives filled in, and checked for what a schema
+# cannot say (the condition tree, declared names, TRL's and PEFT's own checks of each stage).
+try:
+    config.update(
+        load_config(*workflow.configfiles, overrides=workflow.config_settings.config_args or ())
+    )
+except ConfigError as error:
+    raise error.with_traceback(None) from None  # the message names the key: no library frames
+
+
+onstart:
+    # What this machine must provide for the jobs about to run (the local files a config names, the
+    # API judges' key variables): an error now, before the first job, not when the job runs, hours
+    # later. Dry runs skip it (a login node without the key can still plan).
+    problems = preflight(
+        config,
+        [(job.rule.name, dict(job.wildcards.items())) for job in workflow.dag.needrun_jobs()],
+    )
+    if problems:
+        sys.exit(
+            "Before any job: "
+            + "; ".join(map(str, problems))
+            + " (value_retention.config.preflight)"
+        )
+
 
 RES = config["resources_dir"]
 OUT = config["results_dir"]
@@ -93,7 +115,6 @@ def stage_spec(wildcards):
 # What each job asks the scheduler for comes from the world's config, so one profile serves every
 # world: GPUs from the stage block's, the generation block's and a local judge's `gpus` (0 in the
 # tiny and rehearsal worlds), CPUs (and threads), memory and runtime from `job_resources`.
-DEFAULT_GPUS = 1  # config/schema.yaml's default for a stage's and the generation block's `gpus`
 
 
 def job_resource(rule, key):
@@ -103,22 +124,21 @@ def job_resource(rule, key):
 
 def training_gpus(wildcards):
     """GPUs for this condition's stage job: the stage block's `gpus`."""
-    return int(stage_spec(wildcards).get("gpus", DEFAULT_GPUS))
+    return stage_spec(wildcards)["gpus"]
 
 
 def pretraining_gpus(wildcards):
     """GPUs for pre-training a tiny root model: its `pretrain` block's `gpus`."""
-    spec = config["models"][root_model(config, wildcards.condition)].get("pretrain") or {}
-    return int(spec.get("gpus", DEFAULT_GPUS))
+    return config["models"][root_model(config, wildcards.condition)]["pretrain"]["gpus"]
 
 
 def generation_gpus():
-    return int(config["generation"].get("gpus", DEFAULT_GPUS))
+    return config["generation"]["gpus"]
 
 
 def judge_gpus(wildcards):
-    """A local judge's `gpus` (a transformers judge on a GPU); none for the lexical judge."""
-    return int(config["judges"][wildcards.judge].get("gpus", 0))
+    """A local judge's `gpus` (a transformers judge on a GPU); the lexical judge has none."""
+    return config["judges"][wildcards.judge].get("gpus", 0)
 
 
 def training_env(wildcards):
@@ -215,7 +235,7 @@ def generation_spec(wildcards):
 def generation_env():
     return (
         "../envs/vllm.yaml"
-        if config["generation"].get("backend") == "vllm"
+        if config["generation"]["backend"] == "vllm"
         else "../envs/evaluate.yaml"
     )
 

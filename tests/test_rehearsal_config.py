@@ -30,7 +30,7 @@ ENDPOINTS = {
     "results_dir", "resources_dir",                                  # folders of its own
     "world_note",                                                    # the paper says which world it is
 }
-CUDA_ONLY = {"bf16", "use_vllm", "torch_dtype"}                      # docs/rehearsal.md: no CUDA here
+CUDA_ONLY = {"bf16", "use_vllm"}                                     # docs/rehearsal.md: no CUDA here
 MAY_DIFFER = SIZES | ENDPOINTS | CUDA_ONLY
 ONLY_IN_REHEARSAL = {"processes"}  # CPU processes stand in for GPUs where the paper shards
 

@@ -209,7 +209,9 @@ def test_reward_model_scores_batches_consistently(tmp_path):
 
 
 def test_build_reward_rejects_bad_specs():
-    with pytest.raises(ConfigError, match=r"rewards\.mine\.type.*unknown reward type 'vibes'"):
+    with pytest.raises(ConfigError, match=r"rewards\.mine\.type': 'vibes' is not one of code, "):
         rewards.build_reward({"type": "vibes"}, name="mine")
     with pytest.raises(ConfigError, match="needs 'model'"):
         rewards.build_reward({"type": "reward_model"})
+    with pytest.raises(ConfigError, match=r"rewards\.code\.timeout': unknown key \(did you mean 'timeout_s'\?\)"):
+        rewards.build_reward({"type": "code", "timeout": 1}, name="code")

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import read_jsonl, write_json, write_jsonl
 
@@ -58,16 +59,6 @@ RAW_QUESTION_FIELDS = {
     "moru": ("id", "question", "dimension_tags", "language"),
 }
 
-# Defaults for download(); a spec's repo/revision keys override them.
-HUB_DEFAULTS = {
-    # AHB 2.2 at the commit its AHB-2.2 (now ANIMA-2.2) tag names, as inspect_evals 0.26 pins it.
-    "ahb": {"repo": "CompassioninMachineLearning/anima", "revision": "c658f00e80529c8b2d81bb89d95df6af4d4b5bf6",
-            "questions_config": "questions", "dimensions_config": "dimensions"},
-    "moru": {"repo": "sentientfutures/moru-benchmark",
-             "revision": "b85acdedd780e804012a2709bf7ccfba10a03f00",
-             "dimensions_repo": "sentientfutures/moru-benchmark-dimensions",
-             "dimensions_revision": "2801a72fb050ee180036f1fe587c9812cfa1bfe7"},
-}
 
 
 @dataclass
@@ -446,20 +437,20 @@ def download(spec: Mapping[str, Any], questions_out: str | os.PathLike,
 
     ``source: hub`` (needs the network; a local rule): AHB reads the ``questions`` and
     ``dimensions`` configs of one repository; MORU reads two repositories. Repositories and
-    revisions come from the spec, with :data:`HUB_DEFAULTS` for what it leaves out (pin them).
+    revisions come from the spec, with the config schema's defaults (its hub AHB and MORU
+    variants) for what it leaves out (pin them).
     ``source: local``: ``questions_path`` and ``dimensions_path`` (JSONL, JSON, Parquet or CSV).
     """
     from .datasets_io import read_local_table
 
-    source, fmt = spec.get("source"), spec.get("format")
+    spec = schema.resolved("benchmark", spec, key="benchmark")
+    source, fmt = spec["source"], spec["format"]
     if source == "local":
         questions = read_local_table(spec["questions_path"])
         dimensions = read_local_table(spec["dimensions_path"])
         origin = {"questions": spec["questions_path"], "dimensions": spec["dimensions_path"]}
     elif source == "hub":
-        if fmt not in FORMATS:
-            raise ConfigError(f"unknown benchmark format '{fmt}' (known: {', '.join(FORMATS)})", key="format")
-        questions, dimensions, origin = _download_from_hub(fmt, {**HUB_DEFAULTS[fmt], **spec})
+        questions, dimensions, origin = _download_from_hub(fmt, spec)
     else:
         raise ConfigError(f"source '{source}' has nothing to download (tiny benchmarks are made by "
                           "value_retention.tiny_world)", key="source")
@@ -476,7 +467,7 @@ def _download_from_hub(fmt: str, spec: Mapping[str, Any]):
 
     from . import hub_revisions
 
-    split = spec.get("split", "train")
+    split = spec["split"]
     commit = hub_revisions.resolve(spec["repo"], spec["revision"], repo_type="dataset")
     origin = hub_revisions.record(spec["repo"], spec["revision"], commit)
     if fmt == "ahb":

@@ -29,8 +29,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
-from .jsonl import read_jsonl, write_jsonl
+from .jsonl import LARGE_ROW_BYTES, decode_line, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -175,15 +176,18 @@ def _row_id(row: RowReader, prefix: str) -> str:
 
 
 def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
-            id_prefix: str | None = None) -> dict[str, Any]:
+            id_prefix: str | None = None, warn_row_bytes: int | None = LARGE_ROW_BYTES) -> dict[str, Any]:
     """Normalise the raw rows of ``raw_path`` (schema ``fmt``) and write them to ``out_path``.
 
     ``id_prefix`` (default: the raw file's name without extension, i.e. the dataset's name)
-    prefixes ids made from line numbers. Returns counts for the provenance sidecar.
+    prefixes ids made from line numbers. Rows above ``warn_row_bytes`` bytes (the dataset's
+    ``warn_row_bytes``) are kept, named in a warning and counted. Returns counts for the
+    provenance sidecar.
     """
     if fmt not in NORMALISERS:
         raise ValueError(f"unknown dataset format '{fmt}' (known: {', '.join(NORMALISERS)})")
-    raw_rows = read_jsonl(raw_path)
+    large: list[tuple[int, int]] = []
+    raw_rows = read_jsonl(raw_path, warn_row_bytes=warn_row_bytes, large_rows=large)
     if not raw_rows:
         raise DataError("the raw file has no rows", raw_path)
     prefix = id_prefix or Path(raw_path).stem
@@ -198,7 +202,8 @@ def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
         first_line_of[row_id] = reader.line
         rows.append({"id": row_id, **normalise(reader)})
     write_jsonl(out_path, rows)
-    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows)}
+    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows),
+              "large_rows": [{"row": line, "bytes": size} for line, size in large], "warn_row_bytes": warn_row_bytes}
     if fmt == "dolly":
         counts["n_with_context"] = sum(1 for raw in raw_rows if (raw.get("context") or "").strip())
     if fmt in ("magicoder_prompts", "prompts"):
@@ -215,9 +220,11 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
 
     Hub: ``datasets.load_dataset(repo, revision=..., split=...)``; the token for a gated repo
     comes from ``HF_TOKEN`` in the environment, never from the config. Needs the network, so the
-    workflow runs it as a local rule; the tiny world never calls it.
+    workflow runs it as a local rule; the tiny world never calls it. The entry is checked against
+    the config schema, whose defaults it takes (``split``, ``shuffle_seed``).
     """
-    source = spec.get("source")
+    spec = schema.resolved("dataset", spec, key="dataset")
+    source = spec["source"]
     if source == "local":
         return load_local(spec, out_path)
     if source != "hub":
@@ -231,20 +238,26 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
     # in provenance agree even if the branch moves meanwhile.
     commit = hub_revisions.resolve(spec["repo"], spec.get("revision"), repo_type="dataset")
     log.info("downloading %s (revision %s = commit %s, split %s)", spec["repo"], spec.get("revision"), commit,
-             spec.get("split", "train"))
-    dataset = load_dataset(spec["repo"], revision=commit, split=spec.get("split", "train"))
+             spec["split"])
+    dataset = load_dataset(spec["repo"], revision=commit, split=spec["split"])
     written = write_raw(dataset, spec, out_path, origin=spec["repo"])
     return {**written, **hub_revisions.record(spec["repo"], spec.get("revision"), commit)}
 
 
 def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
     """Copy a user's JSONL, JSON, Parquet or CSV file (``spec["path"]``) into the raw JSONL."""
-    return write_raw(read_local_table(spec["path"], split=spec.get("split", "train")), spec, out_path,
+    spec = schema.resolved("dataset", spec, key="dataset")
+    return write_raw(read_local_table(spec["path"], split=spec["split"]), spec, out_path,
                      origin=spec["path"])
 
 
 def read_local_table(path: str | os.PathLike, split: str = "train"):
-    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension)."""
+    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension).
+
+    The file is checked first, so that bad data is named by file and line rather than surfacing
+    from inside ``datasets`` as a bare ``UnicodeDecodeError``, ``StopIteration`` or 0-based row:
+    an empty file, text that is not UTF-8, and (JSON Lines) a line that is not JSON or is cut off.
+    """
     from datasets import load_dataset
 
     path = Path(path)
@@ -253,11 +266,47 @@ def read_local_table(path: str | os.PathLike, split: str = "train"):
         raise ConfigError(f"cannot read '{path}': expected one of {', '.join(LOCAL_BUILDERS)}", key="path")
     if not path.is_file():
         raise DataError("file not found", path)
-    return load_dataset(builder, data_files=str(path), split=split)
+    check_local_file(path)
+    try:
+        return load_dataset(builder, data_files=str(path), split=split)
+    except Exception as exc:  # datasets wraps the reader's error: name the file, keep the reason
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise DataError(f"datasets could not read it as {builder}: {type(cause).__name__}: {str(cause)[:300]}",
+                        path) from exc
+
+
+def check_local_file(path: Path) -> None:
+    """An empty file, or a text file's first undecodable or (JSON Lines) unparseable line, as a
+    DataError naming the file and the 1-based line."""
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty", path)
+    if path.suffix.lower() == ".parquet":
+        return  # binary: datasets' reader reports its own errors, named by the wrapper above
+    blank = True
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            text = decode_line(raw, path, line_no)
+            blank = blank and not text.strip()
+    if blank:
+        raise DataError("the file has no rows (only blank lines)", path)
+    if path.suffix.lower() == ".jsonl" or (path.suffix.lower() == ".json" and not _one_json_document(path)):
+        read_jsonl(path, warn_row_bytes=None)  # names the first line that is not a JSON object
+
+
+def _one_json_document(path: Path) -> bool:
+    """Whether a .json file is one JSON document (an array or an object); else it is JSON Lines."""
+    import json
+
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, origin: str) -> dict[str, Any]:
-    """Write a ``datasets.Dataset`` as raw JSONL: at most ``max_rows`` rows (if set), and the column
+    """Write a ``datasets.Dataset`` as raw JSONL: ``spec`` is a resolved hub or local entry (with
+    its defaults, :func:`value_retention.schema.resolved`). At most ``max_rows`` rows (if set), and the column
     named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema.
 
     A ``max_rows`` cap keeps a seeded random subset (:func:`capped_rows`), not the first rows: a
@@ -267,7 +316,7 @@ def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, ori
     n_available = len(dataset)
     selection = None
     if spec.get("max_rows") is not None and int(spec["max_rows"]) < n_available:
-        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec.get("shuffle_seed", 0))
+        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec["shuffle_seed"])
         dataset = dataset.select(indices)
     text_field = spec.get("text_field")
     if text_field and text_field != "text":

@@ -22,6 +22,20 @@ class ConfigError(ValueRetentionError):
         return ConfigError(self.message, key=self.key, source=source)
 
 
+class ConfigErrors(ConfigError):
+    """Several config problems found at once (a schema's findings): the first few, one line each,
+    then how many more. ``key`` and ``source`` are the first problem's."""
+
+    def __init__(self, problems: list[ConfigError], shown: int = 3):
+        self.problems = list(problems)
+        first = self.problems[0]
+        self.message, self.key, self.source = first.message, first.key, first.source
+        lines = [str(problem) for problem in self.problems[:shown]]
+        if len(self.problems) > shown:
+            lines.append(f"(and {len(self.problems) - shown} more)")
+        Exception.__init__(self, "\n".join(lines))
+
+
 class DataError(ValueRetentionError):
     """A data file is malformed. ``row`` is 1-based (the line number in a JSONL file)."""
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import joblog, training
+from . import joblog, run_lock, trainer_config, training
 from .errors import ConfigError, LaunchError
 from .jsonl import write_json
 
@@ -41,38 +43,57 @@ REPO = Path(__file__).resolve().parent.parent
 def train_stage(stage: str, parent_dir: str | os.PathLike, data_path: str | os.PathLike, spec: dict[str, Any],
                 reward_spec: dict[str, Any] | None, out_dir: str | os.PathLike, seed: int,
                 checkpoint_dir: str | os.PathLike) -> dict[str, Any]:
-    """Train ``stage`` on ``spec['processes']`` processes; returns the training log (as ``training.train_stage``)."""
+    """Train ``stage`` on ``spec['processes']`` processes; returns the training log (as ``training.train_stage``).
+
+    Holds the run's lock (run_lock.py) throughout: a second job for the same run waits for this
+    one, then uses the model it finished.
+    """
     job = {"stage": stage, "parent_dir": os.fspath(parent_dir), "data_path": os.fspath(data_path), "spec": spec,
            "reward_spec": reward_spec, "out_dir": os.fspath(out_dir), "seed": seed,
            "checkpoint_dir": os.fspath(checkpoint_dir)}
     resolved = training.resolve_spec(stage, spec)  # config errors here, not in N processes at once
+    return run_lock.train_once(checkpoint_dir, out_dir, job, lambda: _launch(job, resolved))
+
+
+def _launch(job: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
     if resolved["processes"] == 1:
         return training.train_stage(**job)
 
+    stage, checkpoint_dir = job["stage"], Path(job["checkpoint_dir"])
     check_visible_gpus(resolved["gpus"], stage)
-    job_file = Path(checkpoint_dir) / JOB_FILE
+    job_file = checkpoint_dir / JOB_FILE
     write_json(job_file, job)
     command = accelerate_command(job_file, resolved["processes"], resolved["accelerate_config"])
     log.info("launching %s on %d processes: %s", stage, resolved["processes"], " ".join(command))
-    completed = subprocess.run(command, env=launch_environment(), check=False)
+    completed = subprocess.run(command, env=launch_environment(), check=False, preexec_fn=die_with_parent())
     if completed.returncode != 0:
         raise LaunchError(f"accelerate launch of the {stage} stage exited with status {completed.returncode}; "
                           f"the processes' errors are above (job: {job_file})")
-    training_log = json.loads((Path(out_dir) / "training_log.json").read_text(encoding="utf-8"))
-    job_file.unlink()
-    training.clear_checkpoints(Path(checkpoint_dir))  # removes the then empty folder
+    training_log = json.loads((Path(job["out_dir"]) / "training_log.json").read_text(encoding="utf-8"))
+    job_file.unlink(missing_ok=True)  # clean-ups tolerate what is already gone
+    training.clear_checkpoints(checkpoint_dir)  # removes the then empty folder
     return training_log
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the accelerate launcher end with this process (Linux's
+    PR_SET_PDEATHSIG), so that a killed train job leaves no training processes behind to race a
+    re-run; None elsewhere. The C function is looked up here: the child, between fork and exec,
+    only calls it (no imports, no Python locks)."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def accelerate_command(job_file: str | os.PathLike, processes: int, accelerate_config: str | os.PathLike) -> list[str]:
     """The ``accelerate launch`` command line that runs ``job_file`` on ``processes`` processes."""
-    config_file = Path(accelerate_config)
-    if not config_file.is_absolute() and not config_file.exists():
-        config_file = REPO / config_file  # relative to the working directory, else to the repository
-    if not config_file.is_file():
-        raise ConfigError(f"accelerate config '{accelerate_config}' not found", key="stages.*.accelerate_config")
+    config_file = trainer_config.accelerate_config_file(os.fspath(accelerate_config), "stages.*.accelerate_config")
     return [sys.executable, "-m", "accelerate.commands.launch",
-            "--config_file", str(config_file.resolve()),
+            "--config_file", str(config_file),
             "--num_processes", str(processes),
             "--num_machines", "1",
             "--main_process_port", str(free_port()),  # two jobs on one node must not share a port

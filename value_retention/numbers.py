@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import atomic_path
 from .latex import bench_label, fmt_number, fmt_p, fmt_pct, latex_escape
@@ -369,10 +370,9 @@ def p_relation(formatted_p: str) -> str:
 
 def add_globals(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
                 paper: Mapping[str, Any] | None, panel: Sequence[str] | None) -> None:
-    paper = paper or {}
-    book.add("PaperTitle", latex_escape(paper.get("title", "Value retention under post-training")),
-             CONFIG_SOURCE, "paper.title")
-    book.add("WorldNote", latex_escape(paper.get("world_note", "")), CONFIG_SOURCE, "paper.world_note")
+    paper = schema.resolved("paper", paper, key="paper")  # the title and note default in the schema
+    book.add("PaperTitle", latex_escape(paper["title"]), CONFIG_SOURCE, "paper.title")
+    book.add("WorldNote", latex_escape(paper["world_note"]), CONFIG_SOURCE, "paper.world_note")
     benches = list(stats_by_bench)
     book.add("NBenchmarks", str(len(benches)), CONFIG_SOURCE, "benchmarks")
     book.add("BenchmarkList", english_list([bench_label(b) for b in benches]), CONFIG_SOURCE, "benchmarks")

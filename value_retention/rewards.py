@@ -50,34 +50,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import ConfigError
+from . import schema
 
 log = logging.getLogger(__name__)
 
-REWARD_TYPES = ("code", "lexical_helpfulness", "reward_model", "reference_similarity")
-CODE_OPTIONS = ("timeout_s", "memory_mb", "generated_inputs", "similarity_weight")
+# The code reward's options: their types, defaults and meanings are the config schema's.
+CODE_OPTIONS = tuple(schema.definition("reward_code")["properties"])
 
 
 def build_reward(spec: dict[str, Any], name: str | None = None):
-    """The reward callable for a ``rewards`` entry; ``name`` only labels config errors."""
-    where = f"rewards.{name}" if name else "reward"
-    kind = (spec or {}).get("type")
+    """The reward callable for a ``rewards`` entry (checked against the config schema, which gives
+    its defaults); ``name`` only labels config errors."""
+    spec = schema.resolved("reward", spec, key=f"rewards.{name}" if name else "reward")
+    kind = spec["type"]
     if kind == "code":
-        options = {key: spec[key] for key in CODE_OPTIONS if key in spec}
-        if not 0.0 <= options.get("similarity_weight", 0.0) <= 1.0:
-            raise ConfigError("similarity_weight must be between 0 and 1", key=f"{where}.similarity_weight")
-        return CodeReward(**options)
+        return CodeReward(**{key: spec[key] for key in CODE_OPTIONS})
     if kind == "lexical_helpfulness":
         return lexical_helpfulness
     if kind == "reference_similarity":
         return reference_similarity
-    if kind == "reward_model":
-        if not spec.get("model"):
-            raise ConfigError("a reward_model reward needs 'model' (a models entry; here its local directory)",
-                              key=f"{where}.model")
-        return RewardModel(spec["model"], revision=spec.get("revision"), batch_size=int(spec.get("batch_size", 8)))
-    raise ConfigError(f"unknown reward type {kind!r} (expected one of {', '.join(REWARD_TYPES)})",
-                      key=f"{where}.type")
+    return RewardModel(spec["model"], revision=spec.get("revision"), batch_size=spec["batch_size"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +136,8 @@ class CodeReward:
     __name__ = "code_reward"  # TRL names a reward's logged metrics after it
     required_columns: tuple[str, ...] = ()
 
-    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 2048, generated_inputs: int = 8,
-                 similarity_weight: float = 0.2, max_workers: int | None = None):
+    def __init__(self, timeout_s: float, memory_mb: int, generated_inputs: int, similarity_weight: float,
+                 max_workers: int | None = None):
         self.sandbox = Sandbox(timeout_s=timeout_s, memory_bytes=int(memory_mb) << 20)
         self.generated_inputs = generated_inputs
         self.similarity_weight = similarity_weight

@@ -162,8 +162,9 @@ def resolve_spec(stage: str, spec: dict[str, Any] | None) -> dict[str, Any]:
     """The stage block with every default filled in (:func:`value_retention.trainer_config.resolve`),
     checked for what TRL would reject late or this machine lacks."""
     resolved = trainer_config.resolve(stage, spec, cuda=torch.cuda.is_available())
-    trainer = resolved["trainer"]
     where = stage_key(stage)
+    trainer_config.check_trainer_values(stage, resolved, where)  # as at parse time: before the model loads
+    trainer = resolved["trainer"]
     if trainer.get("use_vllm") and importlib.util.find_spec("vllm") is None:
         raise ConfigError("use_vllm needs the vllm package: the train rule runs such stages in envs/vllm.yaml "
                           "(--software-deployment-method conda), or set use_vllm: false",
@@ -172,9 +173,6 @@ def resolve_spec(stage: str, spec: dict[str, Any] | None) -> dict[str, Any]:
         if backend in trainer_config.reports_to(trainer) and not any(importlib.util.find_spec(p) for p in packages):
             raise ConfigError(f"report_to {backend} needs the {packages[0]} package in the training environment",
                               key=f"{where}.trainer.report_to")
-    if resolved["early_stopping_patience"] and not resolved["validation_fraction"]:
-        raise ConfigError("early stopping watches the eval loss: it needs validation_fraction above 0",
-                          key=f"{where}.early_stopping_patience")
     return resolved
 
 
@@ -199,7 +197,7 @@ def load_stage_rows(stage: str, path: str | os.PathLike, spec: dict[str, Any], t
     report: dict[str, Any] = {"n_rows": len(rows), "skipped": {}}
     if not rows:
         raise DataError("no training rows", path)
-    if stage == "grpo" and spec.get("max_prompt_length"):
+    if stage == "grpo" and spec["max_prompt_length"]:
         kept = [row for row in rows if prompt_length(tokenizer, row["prompt"]) <= spec["max_prompt_length"]]
         if len(kept) < len(rows):
             report["skipped"]["prompt_too_long"] = len(rows) - len(kept)
@@ -208,7 +206,7 @@ def load_stage_rows(stage: str, path: str | os.PathLike, spec: dict[str, Any], t
         if not kept:
             raise DataError(f"every prompt is longer than max_prompt_length={spec['max_prompt_length']} tokens", path)
         rows = kept
-    if spec.get("max_examples") and len(rows) > spec["max_examples"]:
+    if spec["max_examples"] and len(rows) > spec["max_examples"]:
         report["skipped"]["beyond_max_examples"] = len(rows) - spec["max_examples"]
         rows = rows[: spec["max_examples"]]
     report["n_used"] = len(rows)
@@ -319,7 +317,7 @@ def build_trainer(stage: str, model, tokenizer, train_set, eval_set, spec: dict[
     from transformers import EarlyStoppingCallback
 
     n_steps = estimated_steps(stage, spec["trainer"], len(train_set))
-    kwargs = trainer_arguments(stage, spec, seed, output_dir, n_steps, has_eval=eval_set is not None)
+    kwargs = trainer_config.trainer_arguments(stage, spec, seed, output_dir, n_steps, has_eval=eval_set is not None)
     config_class = trainer_config.trainer_class(stage)
     try:
         args = config_class(**kwargs)
@@ -338,31 +336,6 @@ def build_trainer(stage: str, model, tokenizer, train_set, eval_set, spec: dict[
 
     return SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                       processing_class=tokenizer, peft_config=lora_config(spec), callbacks=callbacks)
-
-
-def trainer_arguments(stage: str, spec: dict[str, Any], seed: int, output_dir: Path, n_steps: int,
-                      has_eval: bool) -> dict[str, Any]:
-    """The TRL config's keyword arguments: the stage's ``trainer`` block, plus what belongs to the
-    run (output folder, seed) and intervals the block leaves open (about 5 checkpoints and 25 log
-    lines per run; with a validation split, an evaluation at every checkpoint and the best model
-    loaded at the end)."""
-    trainer = dict(spec["trainer"])
-    where = f"{stage_key(stage)}.trainer"
-    trainer.setdefault("save_steps", max(1, math.ceil(n_steps / trainer_config.CHECKPOINTS_PER_RUN)))
-    trainer.setdefault("logging_steps", max(1, n_steps // trainer_config.LOG_LINES_PER_RUN))
-    trainer.setdefault("per_device_eval_batch_size", trainer_value(stage, trainer, "per_device_train_batch_size"))
-    if has_eval:
-        trainer.setdefault("eval_strategy", "steps")
-        trainer.setdefault("eval_steps", trainer["save_steps"])
-        trainer.setdefault("load_best_model_at_end", True)
-        trainer.setdefault("metric_for_best_model", "eval_loss")
-    elif trainer.get("eval_strategy", "no") != "no" or trainer.get("load_best_model_at_end"):
-        raise ConfigError("evaluation needs a validation split: set validation_fraction above 0",
-                          key=f"{where}.eval_strategy")
-    run = {"output_dir": str(output_dir), "seed": seed, "data_seed": seed}
-    if stage != "grpo":
-        run["dataset_text_field"] = "text"  # the normalised text format (conversations use `messages`)
-    return {**trainer, **run}
 
 
 def estimated_steps(stage: str, trainer: dict[str, Any], n_rows: int) -> int:

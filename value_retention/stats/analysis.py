@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import scores_csv
-from ..errors import ConfigError, DataError
+from .. import schema, scores_csv
+from ..errors import DataError
 from ..jsonl import plain
 from ..scores_csv import QUESTION
 from .agreement import judge_agreement
@@ -40,27 +40,10 @@ from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SPEC = {"confidence": 0.95, "bootstrap_samples": 1000, "bootstrap_seed": 0,
-                "reference_condition": None, "contrasts": [], "transfer_ratio": None}
-
-
 def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The analysis block with defaults filled in; ConfigError (naming the key) on a bad value."""
-    resolved = {**DEFAULT_SPEC, **dict(spec or {})}
-    unknown = sorted(set(resolved) - set(DEFAULT_SPEC))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)}", key="analysis")
-    if not 0.5 < float(resolved["confidence"]) < 1:
-        raise ConfigError("must be between 0.5 and 1", key="analysis.confidence")
-    if int(resolved["bootstrap_samples"]) < 1:
-        raise ConfigError("must be a positive integer", key="analysis.bootstrap_samples")
-    for index, pair in enumerate(resolved["contrasts"]):
-        if len(pair) != 2:
-            raise ConfigError("a contrast is [condition, minus]", key=f"analysis.contrasts.{index}")
-    if resolved["transfer_ratio"] is not None and len(resolved["transfer_ratio"]) != 2:
-        raise ConfigError("must be [condition, minus]", key="analysis.transfer_ratio")
-    resolved["contrasts"] = [list(pair) for pair in resolved["contrasts"]]
-    return resolved
+    """The analysis block checked against the config schema, with its defaults filled in;
+    ConfigError (naming the key) on a bad value."""
+    return schema.resolved("analysis", spec, key="analysis")
 
 
 def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
