@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEX_STAMP := $(VENV)/.tex-installed
 
-.PHONY: run test lint setup tex report dryrun clean reference-venvs
+.PHONY: run test lint setup tex report dryrun clean reference-venvs env-venvs rehearsal
 
 setup: $(STAMP) $(TEX_STAMP)
 
@@ -65,8 +65,22 @@ reference-venvs: $(REFERENCE_STAMPS)
 	.venv-ref-$*/bin/pip install --quiet --no-deps -r $<
 	touch $@
 
+# Every rule env (envs/*.yaml) as a venv of exactly its packages, without conda (tests/envcheck.py;
+# envs/README.md maps the conda-only dependencies). vllm.yaml needs CUDA wheels: resolved, not built.
+ENV_NAMES := $(filter-out vllm,$(basename $(notdir $(wildcard envs/*.yaml))))
+ENV_STAMPS := $(foreach env,$(ENV_NAMES),.venv-env-$(env)/.installed)
+
+env-venvs: $(ENV_STAMPS)
+
+.venv-env-%/.installed: envs/%.yaml $(STAMP)
+	$(BIN)/python tests/envcheck.py build $<
+
+# The rehearsal world (config/rehearsal.yaml) with its local hub and judge server.
+rehearsal: setup
+	$(BIN)/value-retention rehearse --workdir . -- --rerun-incomplete
+
 # -rfEsp: the summary names every failed, erroring, skipped and passed test (the parity tests too).
-test: setup lint reference-venvs
+test: setup lint reference-venvs env-venvs
 	python -m pytest -q -rfEsp
 
 clean:

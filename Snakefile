@@ -35,3 +35,6 @@ rule all:
     input:
         rules.paper.output.pdf,
         rules.explore_notebook.output.summary,
+        expand(
+            rules.inspect_log.output.eval_log, bench=BENCHMARKS, condition=CONDITIONS, seed=SEEDS
+        ),

@@ -25,7 +25,7 @@ from pathlib import Path
 from value_retention.jsonl import write_jsonl
 from value_retention.judges import judge_file
 from value_retention.judges.loopback import LoopbackServer, Scripted
-from value_retention.judges.openai_judge import DEFAULTS
+from value_retention.schema import defaults
 
 KEY_ENV = "JUDGE_BENCH_KEY"
 
@@ -63,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="distinct prompts to grade")
     parser.add_argument("--latency-s", type=float, default=0.1, help="server latency per request")
-    parser.add_argument("--concurrency", type=int, default=DEFAULTS["concurrency"])
+    parser.add_argument("--concurrency", type=int, default=defaults("judge", type="openai")["concurrency"])
     parser.add_argument("--min-rate", type=float, default=100.0, help="calls/s the first run must reach")
     args = parser.parse_args()
     os.environ.setdefault(KEY_ENV, "loopback-benchmark-key")

@@ -91,12 +91,13 @@ def main() -> None:
         data = workdir / "sft.jsonl"
         write_jsonl(data, conversations(rows_needed, 110, rng))
         parent = make_parent(workdir, args.shape, data, args.seed)
-        spec = {"method": args.method, "learning_rate": 1e-4, "max_steps": args.steps,
-                "batch_size": args.batch_size, "max_length": args.max_length, "packing": args.packing,
-                "gradient_checkpointing": args.gradient_checkpointing, "bf16": True,
-                "save_steps": args.steps, "logging_steps": max(1, args.steps // 10)}
+        spec = {"method": args.method, "trainer": {
+            "learning_rate": 1e-4, "max_steps": args.steps, "per_device_train_batch_size": args.batch_size,
+            "max_length": args.max_length, "packing": args.packing,
+            "activation_checkpointing": args.gradient_checkpointing, "bf16": torch.cuda.is_available(),
+            "save_steps": args.steps, "logging_steps": max(1, args.steps // 10)}}
         if args.method == "lora":
-            spec["lora"] = {"r": args.lora_r, "alpha": 8, "dropout": 0.05, "target_modules": "all-linear"}
+            spec["lora"] = {"r": args.lora_r, "lora_alpha": 8, "lora_dropout": 0.05, "target_modules": "all-linear"}
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         log = training.train_stage("sft", parent, data, spec, None, workdir / "out", args.seed, workdir / "checkpoints")

@@ -9,12 +9,17 @@ rule statistics:
         scores=rules.collect_scores.output.scores,
         # the runs' score JSONs: the scorer version and unparseable grades per judge
         runs=expand(rules.score.output.scores, condition=CONDITIONS, seed=SEEDS, allow_missing=True),
+        training=rules.training_report.output.summary,  # its learning-check warnings join the stats'
     output:
         stats=f"{OUT}/stats/{{bench}}.json",
     log:
         f"{LOGS}/statistics/{{bench}}.log",
     conda:
         "../envs/analyze.yaml"
+    resources:
+        # Mixed models and cluster bootstraps over every condition.
+        mem_mb=job_resource("statistics", "mem_mb"),
+        runtime=job_resource("statistics", "runtime"),
     params:
         spec=config["analysis"],
         bench="{bench}",
@@ -69,7 +74,7 @@ rule tables:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
+        references=config["references"],
         conditions=config["conditions"],
     script:
         "../scripts/tables.py"
@@ -87,8 +92,8 @@ rule numbers:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        references=config.get("references", {}),
-        paper=config.get("paper", {}),
+        references=config["references"],
+        paper=config["paper"],
         panel=PANEL_JUDGES,
     script:
         "../scripts/numbers.py"

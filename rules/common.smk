@@ -1,10 +1,8 @@
-# Config validation and the helpers every rule file uses.
+# Config loading and the helpers every rule file uses.
 
 import os
 import re
 import sys
-
-from snakemake.utils import validate
 
 # The value_retention package, importable here and in every job (also inside per-rule conda envs,
 # and in SLURM jobs, which inherit this environment) without installing it anywhere: the
@@ -16,15 +14,42 @@ os.environ.update(
 
 from value_retention.config import (
     benchmark_scorer_version,
-    check_config,
     condition_order,
+    load_config,
+    preflight,
     root_model,
 )
+from value_retention.errors import ConfigError
 
-# Shapes and types first (the JSON schema), then what a schema cannot say: parents exist, no cycles,
-# every dataset, stage, reward, model and judge a condition names is declared.
-validate(config, schema="../config/schema.yaml")
-check_config(config, source="config")
+# The config Snakemake loaded, read again by the project's one loader, as `value-retention
+# check-config` reads it: the same files in the same order (`--configfile A B` merges B over A),
+# each read strictly (a key given twice is an error, where YAML keeps the last), with `--config`
+# lists and mappings typed as in a config file (Snakemake leaves their items strings), validated
+# against config/schema.yaml with every default it gives filled in, and checked for what a schema
+# cannot say (the condition tree, declared names, TRL's and PEFT's own checks of each stage).
+try:
+    config.update(
+        load_config(*workflow.configfiles, overrides=workflow.config_settings.config_args or ())
+    )
+except ConfigError as error:
+    raise error.with_traceback(None) from None  # the message names the key: no library frames
+
+
+onstart:
+    # What this machine must provide for the jobs about to run (the local files a config names, the
+    # API judges' key variables): an error now, before the first job, not when the job runs, hours
+    # later. Dry runs skip it (a login node without the key can still plan).
+    problems = preflight(
+        config,
+        [(job.rule.name, dict(job.wildcards.items())) for job in workflow.dag.needrun_jobs()],
+    )
+    if problems:
+        sys.exit(
+            "Before any job: "
+            + "; ".join(map(str, problems))
+            + " (value_retention.config.preflight)"
+        )
+
 
 RES = config["resources_dir"]
 OUT = config["results_dir"]
@@ -87,19 +112,93 @@ def stage_spec(wildcards):
     return config["stages"][config["conditions"][wildcards.condition]["stage"]]
 
 
+# What each job asks the scheduler for comes from the world's config, so one profile serves every
+# world: GPUs from the stage block's, the generation block's and a local judge's `gpus` (0 in the
+# tiny and rehearsal worlds), CPUs (and threads), memory and runtime from `job_resources`.
+
+
+def job_resource(rule, key):
+    """`job_resources.<rule>.<key>` of the config: cpus, mem_mb or runtime (minutes)."""
+    return config["job_resources"][rule][key]
+
+
 def training_gpus(wildcards):
-    """GPUs (= training processes) for this condition's stage: its `gpus`, else one."""
-    return int(stage_spec(wildcards).get("gpus", 1))
+    """GPUs for this condition's stage job: the stage block's `gpus`."""
+    return stage_spec(wildcards)["gpus"]
+
+
+def pretraining_gpus(wildcards):
+    """GPUs for pre-training a tiny root model: its `pretrain` block's `gpus`."""
+    return config["models"][root_model(config, wildcards.condition)]["pretrain"]["gpus"]
+
+
+def generation_gpus():
+    return config["generation"]["gpus"]
+
+
+def judge_gpus(wildcards):
+    """A local judge's `gpus` (a transformers judge on a GPU); the lexical judge has none."""
+    return config["judges"][wildcards.judge].get("gpus", 0)
 
 
 def training_env(wildcards):
     """vLLM pins its own torch and transformers, so GRPO with use_vllm gets an env of its own."""
-    return "../envs/vllm.yaml" if stage_spec(wildcards).get("use_vllm") else "../envs/train.yaml"
+    uses_vllm = (stage_spec(wildcards).get("trainer") or {}).get("use_vllm")
+    return "../envs/vllm.yaml" if uses_vllm else "../envs/train.yaml"
 
 
 def reward_spec(wildcards):
+    """The condition's reward entry; a reward model is read from its downloaded directory."""
     reward = config["conditions"][wildcards.condition].get("reward")
-    return config["rewards"][reward] if reward else None
+    if not reward:
+        return None
+    spec = config["rewards"][reward]
+    if spec["type"] == "reward_model":
+        return {**spec, "model": reward_model_dir(wildcards)}
+    return spec
+
+
+def reward_model_dir(wildcards):
+    """A `reward_model` reward's checkpoint: its `models` entry, downloaded by download_model where
+    the network is (compute nodes may be offline); nothing for other rewards."""
+    reward = config["conditions"][wildcards.condition].get("reward")
+    spec = config["rewards"][reward] if reward else {}
+    return f"{RES}/hub/{spec['model']}" if spec.get("type") == "reward_model" else []
+
+
+def training_runs():
+    """Every model this workflow trains, per seed, in training order: the trained conditions and
+    the tiny roots, which are pre-trained here (a hub root is downloaded, not trained)."""
+    trained = [c for c in CONDITIONS if c in TRAINED or model_source(c) == "tiny"]
+    return [{"condition": c, "seed": seed} for c in trained for seed in SEEDS]
+
+
+TRAINING_RUNS = training_runs()
+
+
+def used_sources():
+    """Each "section/name" -> the file whose provenance records each input this run uses (hub models,
+    datasets and benchmarks, downloaded or made here): the methods section names their commits."""
+    datasets = {config["conditions"][c]["data"] for c in TRAINED}
+    models = {root_model(config, c) for c in ROOTS}
+    for name in models.copy():
+        spec = config["models"][name]
+        datasets |= set(spec.get("tokenizer_corpus", [])) | {spec.get("pretrain_data")} - {None}
+    for condition in TRAINED:
+        reward = config["rewards"].get(config["conditions"][condition].get("reward") or "", {})
+        if reward.get("type") == "reward_model":
+            models.add(reward["model"])
+    found = {
+        f"models/{m}": f"{RES}/hub/{m}"
+        for m in sorted(models)
+        if config["models"][m]["source"] == "hub"
+    }
+    found |= {f"datasets/{d}": f"{RES}/raw/{d}.jsonl" for d in sorted(datasets)}
+    found |= {f"benchmarks/{b}": f"{RES}/raw/benchmarks/{b}/questions.jsonl" for b in BENCHMARKS}
+    return found
+
+
+USED_SOURCES = used_sources()
 
 
 def checkpoint_dir(wildcards):
@@ -119,7 +218,7 @@ def judge_scoring(wildcards):
     return {
         "version": scorer_version_of(wildcards.bench),
         "format": spec["format"],
-        "revision": spec.get("revision", "tiny") if spec["format"] == "ahb" else None,
+        "revision": judge_revision(wildcards),
     }
 
 
@@ -136,15 +235,18 @@ def generation_spec(wildcards):
 def generation_env():
     return (
         "../envs/vllm.yaml"
-        if config["generation"].get("backend") == "vllm"
+        if config["generation"]["backend"] == "vllm"
         else "../envs/evaluate.yaml"
     )
 
 
 def judge_revision(wildcards):
-    """The AHB grader prompt opens with the benchmark's revision line; MORU's has none."""
+    """The AHB grader prompt opens with a revision line (its `prompt_revision`, else the revision it
+    was downloaded at: a pinned commit need not change the prompt); MORU's has none."""
     spec = config["benchmarks"][wildcards.bench]
-    return spec.get("revision", "tiny") if spec["format"] == "ahb" else None
+    if spec["format"] != "ahb":
+        return None
+    return spec.get("prompt_revision", spec.get("revision", "tiny"))
 
 
 def for_report(paths, category):

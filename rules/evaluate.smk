@@ -1,6 +1,8 @@
 # Every condition answers every benchmark question; every panel judge grades every answer; the
 # grades are scored exactly as the reference implementation scores them.
 
+import mimetypes
+
 
 rule generate:
     input:
@@ -14,6 +16,12 @@ rule generate:
         f"{JOB_BENCHMARKS}/generate/{{bench}}/{{condition}}/seed{{seed}}.tsv"
     conda:
         generation_env()
+    threads: job_resource("generate", "cpus")
+    resources:
+        gpu=generation_gpus(),
+        cpus_per_task=job_resource("generate", "cpus"),
+        mem_mb=job_resource("generate", "mem_mb"),
+        runtime=job_resource("generate", "runtime"),
     params:
         spec=generation_spec,
         condition="{condition}",
@@ -38,6 +46,12 @@ rule judge:
         judge=one_of(LOCAL_JUDGES),
     conda:
         "../envs/evaluate.yaml"
+    threads: job_resource("judge", "cpus")
+    resources:
+        gpu=judge_gpus,
+        cpus_per_task=job_resource("judge", "cpus"),
+        mem_mb=job_resource("judge", "mem_mb"),
+        runtime=job_resource("judge", "runtime"),
     params:
         judge="{judge}",
         spec=lookup(dpath="judges/{judge}", within=config),
@@ -90,3 +104,42 @@ rule collect_scores:
         "../envs/evaluate.yaml"
     script:
         "../scripts/collect_scores.py"
+
+
+# An Inspect .eval file is a zip archive: the HTML report offers it for download as one.
+mimetypes.add_type("application/zip", ".eval")
+
+
+# The run as an Inspect eval log (value_retention/inspect_logs.py), for `inspect view` beside a
+# reference run: each question's answers, every judge call's prompt, reply and grade, the scores.
+rule inspect_log:
+    input:
+        generations=rules.generate.output.generations,
+        questions=benchmark_file("questions"),
+        dimensions=benchmark_file("dimensions"),
+        judgments=expand(rules.judge.output.judgments, judge=PANEL_JUDGES, allow_missing=True),
+        scores=rules.score.output.scores,
+        tidy=rules.score.output.tidy,
+    output:
+        eval_log=report(
+            f"{OUT}/inspect/{{bench}}/{{condition}}/seed{{seed}}.eval",
+            caption="../report/inspect_log.rst",
+            category="Inspect logs",
+            subcategory="{bench}",
+            labels={"condition": "{condition}", "seed": "{seed}"},
+        ),
+    log:
+        f"{LOGS}/inspect_log/{{bench}}/{{condition}}/seed{{seed}}.log",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        bench="{bench}",
+        condition="{condition}",
+        seed=lambda w: int(w.seed),
+        scoring=judge_scoring,
+        generation=generation_spec,
+        # the checkpoint's path names the answering model; the log does not read the checkpoint
+        model=lambda w: model_dir(w.condition, w.seed),
+        judges={judge: config["judges"][judge] for judge in PANEL_JUDGES},
+    script:
+        "../scripts/inspect_log.py"

@@ -35,6 +35,12 @@ rule init_model:
         condition=one_of([c for c in ROOTS if model_source(c) == "tiny"]),
     conda:
         "../envs/train.yaml"
+    threads: job_resource("init_model", "cpus")
+    resources:
+        gpu=pretraining_gpus,
+        cpus_per_task=job_resource("init_model", "cpus"),
+        mem_mb=job_resource("init_model", "mem_mb"),
+        runtime=job_resource("init_model", "runtime"),
     params:
         spec=lambda w: config["models"][root_model(config, w.condition)],
         seed=lambda w: int(w.seed),
@@ -63,6 +69,7 @@ rule train:
     input:
         parent=parent_model,
         data=training_data,
+        reward_model=reward_model_dir,
     output:
         model=directory(f"{OUT}/models/{{condition}}/seed{{seed}}"),
     log:
@@ -73,10 +80,14 @@ rule train:
         condition=one_of(TRAINED),
     conda:
         training_env
+    threads: job_resource("train", "cpus")
     resources:
         # The stage's `gpus`: one process per GPU, several through accelerate (FSDP). The profile
-        # says which GPU type and partition; the count belongs to the stage, so it lives here.
+        # says which GPU type and partition; the count belongs to the world, so it lives here.
         gpu=training_gpus,
+        cpus_per_task=job_resource("train", "cpus"),
+        mem_mb=job_resource("train", "mem_mb"),
+        runtime=job_resource("train", "runtime"),
     params:
         stage=lookup(dpath="conditions/{condition}/stage", within=config),
         spec=stage_spec,
@@ -85,3 +96,22 @@ rule train:
         checkpoint_dir=checkpoint_dir,
     script:
         "../scripts/train.py"
+
+
+rule training_report:
+    # Every trained model's training log -> one summary (the statistics carry its learning-check
+    # warnings into the paper) and the training-curves figure of the report and the appendix.
+    input:
+        models=[model_dir(run["condition"], run["seed"]) for run in TRAINING_RUNS],
+    output:
+        summary=f"{OUT}/training/summary.json",
+        figure_pdf=f"{OUT}/figures/training_curves.pdf",
+        figure_png=report(f"{OUT}/figures/training_curves.png", category="Training"),
+    log:
+        f"{LOGS}/training_report.log",
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        runs=TRAINING_RUNS,
+    script:
+        "../scripts/training_report.py"

@@ -2,7 +2,7 @@
 
 from transformers import AutoTokenizer
 
-from value_retention import modeling, training
+from value_retention import modeling, run_lock, training
 from value_retention.errors import ConfigError
 from value_retention.provenance import record
 
@@ -11,10 +11,17 @@ with record(snakemake) as prov:
     seed = int(snakemake.params.seed)
     if not spec.get("pretrain"):
         raise ConfigError("a tiny model needs a 'pretrain' stage block", key="models.*.pretrain")
-    tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
-    model = modeling.init_tiny_llama(tokenizer, spec["architecture"], seed)
-    training_log = training.pretrain(
-        model, tokenizer, snakemake.input.data, spec["pretrain"], snakemake.output.model, seed,
-        snakemake.params.checkpoint_dir,
-    )
+
+    def pretrain():
+        tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
+        model = modeling.init_tiny_llama(tokenizer, spec["architecture"], seed)
+        return training.pretrain(
+            model, tokenizer, snakemake.input.data, spec["pretrain"], snakemake.output.model, seed,
+            snakemake.params.checkpoint_dir,
+        )
+
+    # One live trainer per run: a second job waits for this one and uses its model (run_lock.py).
+    job = {"rule": "init_model", "spec": spec, "seed": seed, "tokenizer": snakemake.input.tokenizer,
+           "data": snakemake.input.data, "out_dir": snakemake.output.model}
+    training_log = run_lock.train_once(snakemake.params.checkpoint_dir, snakemake.output.model, job, pretrain)
     prov.add(**training.provenance_facts(training_log))

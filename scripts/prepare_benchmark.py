@@ -7,7 +7,7 @@ with record(snakemake) as prov:
     spec = snakemake.params.spec
     report = benchmarks.prepare(
         snakemake.input.questions, snakemake.input.dimensions, spec["format"],
-        languages=spec.get("languages", "all"), strict_tags=spec.get("strict_tags", False),
+        languages=spec["languages"], strict_tags=spec["strict_tags"],
         questions_out=snakemake.output.questions, dimensions_out=snakemake.output.dimensions,
         report_out=snakemake.output.report,
     )

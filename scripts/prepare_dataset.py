@@ -9,5 +9,6 @@ with record(snakemake) as prov:
         snakemake.params.spec["format"],
         snakemake.output.data,
         id_prefix=snakemake.wildcards.get("dataset"),
+        warn_row_bytes=snakemake.params.spec.get("warn_row_bytes", datasets_io.LARGE_ROW_BYTES),
     )
     prov.add(counts=counts)

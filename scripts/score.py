@@ -17,8 +17,9 @@ with record(snakemake) as prov:
     version = snakemake.params.scorer_version
     run = {"bench": snakemake.params.bench, "condition": snakemake.params.condition,
            "seed": int(snakemake.params.seed)}
+    # Every answer's every tagged dimension must have been judged: a missing judgment fails the job.
     result = scoring.score_benchmark(questions, dimensions, judgments, benchmark=benchmark,
-                                     scorer_version=version, run=run)
+                                     scorer_version=version, run=run, allow_missing=False)
     write_json(snakemake.output.scores, result)
 
     tidy = scoring.tidy_scores(questions, dimensions, judgments, bench=snakemake.params.bench,

@@ -44,12 +44,21 @@ def run_script(name: str, *, input: dict, output: dict, params: dict, wildcards:
     ``snakemake`` object built from Snakemake's own containers (and the rule's ``log:`` if given)."""
     from snakemake.iocontainers import InputFiles, Log, OutputFiles, Params, Wildcards
 
-    def as_str(value):
-        return [str(v) for v in value] if isinstance(value, list) else str(value)
+    def files(cls, named: dict):
+        """As Snakemake fills a rule's files: a named list's items are items of the container too."""
+        flat, spans = [], {}
+        for key, value in named.items():
+            values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            spans[key] = (len(flat), len(flat) + len(values) if isinstance(value, list) else None)
+            flat += values
+        container = cls(toclone=flat)
+        for key, (start, end) in spans.items():
+            container._set_name(key, start, end)
+        return container
 
     snakemake = SimpleNamespace(
-        input=InputFiles(fromdict={k: as_str(v) for k, v in input.items()}),
-        output=OutputFiles(fromdict={k: str(v) for k, v in output.items()}),
+        input=files(InputFiles, input),
+        output=files(OutputFiles, output),
         params=Params(fromdict=params), wildcards=Wildcards(fromdict=wildcards),
         rule=name, config={"seeds": [0]}, log=Log(toclone=[str(log)] if log else []), threads=1)
     runpy.run_path(str(REPO / "scripts" / f"{name}.py"), init_globals={"snakemake": snakemake})
@@ -91,6 +100,13 @@ def dry_run_jobs(workdir: Path, *args: str) -> list[DagJob]:
 def tiny_dag(tmp_path_factory) -> list[DagJob]:
     """The tiny default's DAG."""
     return dry_run_jobs(tmp_path_factory.mktemp("tiny-dag"))
+
+
+@pytest.fixture(scope="session")
+def rehearsal_dag(tmp_path_factory) -> list[DagJob]:
+    """The rehearsal config's DAG."""
+    return dry_run_jobs(tmp_path_factory.mktemp("rehearsal-dag"), "--configfile",
+                        str(REPO / "config" / "rehearsal.yaml"))
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,7 @@ def make_stats(bench: str = "ahb", conditions: list[str] = CONDITIONS, seeds: in
         "seeds": {c: {str(s): condition_mean(i, "all") + (s - (seeds - 1) / 2) * 1.5 for s in range(seeds)}
                   for i, c in enumerate(conditions)},
         "warnings": ["transfer ratio: a warning", "another warning"],
+        "training_warnings": [],
     }
     p_values = itertools.cycle([0.0004, 0.0213, 0.5, 1.0])
     for (condition, minus), group in itertools.product(CONTRASTS, groups):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from value_retention import datasets_io, tiny_world
+from value_retention import datasets_io, schema, tiny_world
 from value_retention.errors import ConfigError, DataError
 from value_retention.jsonl import read_jsonl
 from value_retention.provenance import sidecar_path
@@ -50,7 +50,7 @@ def test_ids_default_to_the_raw_file_name_and_keep_a_raw_id(tmp_path):
     raw = write_raw(tmp_path / "my_corpus.jsonl", [{"text": "one"}, {"id": 42, "text": "two"}])
     counts = datasets_io.prepare(raw, "text", tmp_path / "out.jsonl")
     assert [row["id"] for row in read_jsonl(tmp_path / "out.jsonl")] == ["my_corpus-000001", "42"]
-    assert counts == {"format": "text", "n_raw": 2, "n_written": 2}
+    assert counts == {"format": "text", "n_raw": 2, "n_written": 2, "large_rows": [], "warn_row_bytes": 1 << 20}
 
 
 def test_grpo_formats_give_a_conversational_prompt_tests_and_reference(tmp_path):
@@ -83,8 +83,8 @@ def test_every_tiny_generator_prepares_cleanly(tmp_path, generator):
     assert len(rows) == 30 and len({row["id"] for row in rows}) == 30
     key = {"text": "text", "dolly": "messages", "magicoder": "messages"}.get(GENERATOR_FORMATS[generator], "prompt")
     assert all(row[key] for row in rows)
-    if generator == "magicoder_prompts":
-        assert all(row["tests"].startswith("assert ") for row in rows)
+    if generator == "magicoder_prompts":  # no tests, as in the real dataset: the response is the reference
+        assert all(row["tests"] is None and "```python" in row["reference"] for row in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,20 +145,52 @@ def test_load_local_reads_jsonl_and_parquet_with_max_rows_and_text_field(tmp_pat
     for name in ("corpus.parquet", "corpus.jsonl"):
         out = tmp_path / f"raw-{name}.jsonl"
         info = datasets_io.load_local({"source": "local", "path": str(tmp_path / name), "format": "text",
-                                       "text_field": "content", "max_rows": 3}, out)
+                                       "text_field": "content", "max_rows": 3, "shuffle_seed": None}, out)
         assert info["n_available"] == 5 and info["n_written"] == 3
+        assert info["row_selection"]["method"] == "first rows"
         assert [{k: v for k, v in r.items() if k != "_row"} for r in read_jsonl(out)] == [
             {"text": f"document {i}", "source": "web"} for i in range(3)]
 
 
+def test_max_rows_keeps_a_seeded_random_subset_of_every_source(tmp_path):
+    """A file that lists its rows source by source (as RLHFlow's prompt collection does): the cap
+    draws from all of them, the same rows for the same seed, and provenance says which."""
+    import datasets
+
+    rows = [{"text": f"{source} prompt {i}", "source": source} for source in ("a", "b", "c") for i in range(40)]
+    dataset = datasets.Dataset.from_list(rows)
+
+    def entry(**keys):  # a hub entry with the schema's defaults (shuffle_seed 0 unless given)
+        return schema.resolved("dataset", {"source": "hub", "repo": "r", "format": "text", **keys}, "dataset")
+
+    info = datasets_io.write_raw(dataset, entry(max_rows=30), tmp_path / "raw.jsonl", origin="test")
+    kept = read_jsonl(tmp_path / "raw.jsonl")
+    assert len(kept) == info["n_written"] == 30
+    assert {row["source"] for row in kept} == {"a", "b", "c"}  # the first 30 rows would all be "a"
+    selection = info["row_selection"]
+    assert selection["shuffle_seed"] == 0 and selection["kept"] == 30 and selection["of"] == 120
+    indices = [rows.index({"text": row["text"], "source": row["source"]}) for row in kept]
+    assert indices == sorted(indices)  # written in the source's order
+    assert selection["first_indices"] == indices[:10]
+    again = datasets_io.write_raw(dataset, entry(max_rows=30), tmp_path / "again.jsonl", origin="test")
+    assert again["row_selection"]["indices_sha256"] == selection["indices_sha256"]
+    other = datasets_io.write_raw(dataset, entry(max_rows=30, shuffle_seed=1), tmp_path / "other.jsonl", origin="t")
+    assert other["row_selection"]["indices_sha256"] != selection["indices_sha256"]
+
+
 def test_load_local_names_what_is_wrong(tmp_path):
+    def local(path, **keys):
+        return {"source": "local", "format": "text", "path": str(path), **keys}
+
     with pytest.raises(ConfigError, match="cannot read .*corpus.txt"):
-        datasets_io.load_local({"path": str(tmp_path / "corpus.txt")}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "corpus.txt"), tmp_path / "out.jsonl")
     with pytest.raises(DataError, match="missing.jsonl: file not found"):
-        datasets_io.load_local({"path": str(tmp_path / "missing.jsonl")}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "missing.jsonl"), tmp_path / "out.jsonl")
     write_raw(tmp_path / "c.jsonl", [{"body": "x"}])
     with pytest.raises(ConfigError, match="text_field 'content' is not a column .*body"):
-        datasets_io.load_local({"path": str(tmp_path / "c.jsonl"), "text_field": "content"}, tmp_path / "out.jsonl")
+        datasets_io.load_local(local(tmp_path / "c.jsonl", text_field="content"), tmp_path / "out.jsonl")
+    with pytest.raises(ConfigError, match="key 'dataset.max_row': unknown key \\(did you mean 'max_rows'"):
+        datasets_io.load_local(local(tmp_path / "c.jsonl", max_row=5), tmp_path / "out.jsonl")
 
 
 def test_download_calls_load_dataset_with_the_pinned_revision(tmp_path, monkeypatch):
@@ -177,7 +209,7 @@ def test_download_calls_load_dataset_with_the_pinned_revision(tmp_path, monkeypa
     assert info["n_written"] == 4 and info["revision"] == "abc123"
     assert datasets_io.prepare(tmp_path / "dolly.jsonl", "dolly", tmp_path / "out.jsonl")["n_written"] == 4
     with pytest.raises(ConfigError, match="source 'tiny' has nothing to download"):
-        datasets_io.download({"source": "tiny"}, tmp_path / "x.jsonl")
+        datasets_io.download({"source": "tiny", "generator": "dolly", "n": 4, "format": "dolly"}, tmp_path / "x.jsonl")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,3 +228,55 @@ def test_tiny_dataset_and_prepare_dataset_scripts_write_files_and_sidecars(tmp_p
     sidecar = json.loads(sidecar_path(data).read_text())
     assert sidecar["rule"] == "prepare_dataset" and sidecar["counts"]["n_written"] == 12
     assert json.loads(sidecar_path(raw).read_text())["n_rows"] == 12
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad bytes, empty and cut files, huge rows: named by file and line, whichever reader meets them
+
+BAD_FILES = {  # name: (bytes, the error's expected text)
+    "latin1.jsonl": (b'{"text": "ok"}\n{"text": "caf\xe9"}\n',
+                     r"latin1.jsonl, row 2: not UTF-8: byte 0xe9 at column 14"),
+    "cut.jsonl": (b'{"text": "a"}\n{"text": "b"}\n{"text": "c', r"cut.jsonl, row 3: not valid JSON .*cut off"),
+    "empty.jsonl": (b"", r"empty.jsonl: the file is empty"),
+    "blank.jsonl": (b"\n\n", r"blank.jsonl: the file has no rows"),
+    "latin1.csv": (b"text\nabc\ncaf\xe9\n", r"latin1.csv, row 3: not UTF-8: byte 0xe9 at column 4"),
+    "lines.json": (b'{"text": "a"}\n{"text": \n', r"lines.json, row 2: not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_a_bad_local_file_is_named_by_file_and_line(tmp_path, name):
+    data, message = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)},
+                               tmp_path / "raw.jsonl")
+    assert not (tmp_path / "raw.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["latin1.jsonl", "cut.jsonl"])
+def test_a_bad_raw_file_is_named_by_file_and_line_when_prepared(tmp_path, name):
+    data, message = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        datasets_io.prepare(tmp_path / name, "text", tmp_path / "data.jsonl")
+
+
+def test_a_good_local_json_array_and_csv_still_read(tmp_path):
+    (tmp_path / "rows.json").write_text(json.dumps([{"text": "a"}, {"text": "b"}]))
+    (tmp_path / "rows.csv").write_text("text\na\nb\n")
+    for name in ("rows.json", "rows.csv"):
+        counts = datasets_io.load_local({"source": "local", "format": "text", "path": str(tmp_path / name)},
+                                        tmp_path / f"{name}.jsonl")
+        assert counts["n_written"] == 2
+
+
+def test_a_row_above_the_size_limit_is_kept_named_and_counted(tmp_path, caplog):
+    rows = [{"text": "short"}, {"text": "x" * 5000}, {"text": "also short"}]
+    (tmp_path / "raw.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    counts = datasets_io.prepare(tmp_path / "raw.jsonl", "text", tmp_path / "data.jsonl", warn_row_bytes=4096)
+    assert counts["n_written"] == 3 and counts["large_rows"] == [{"row": 2, "bytes": 5013}]
+    assert "raw.jsonl, row 2: 5,013 bytes, above 4,096 bytes (warn_row_bytes)" in caplog.text
+    caplog.clear()
+    assert datasets_io.prepare(tmp_path / "raw.jsonl", "text", tmp_path / "data.jsonl")["large_rows"] == []
+    assert "warn_row_bytes" not in caplog.text  # the 1 MiB default

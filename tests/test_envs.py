@@ -62,3 +62,71 @@ def test_vllm_env_matches_what_trl_accepts():
     major, minor = (int(part) for part in pins["vllm"].split(".")[:2])
     assert (0, 22) <= (major, minor) <= (0, 31)  # TRL 1.16's supported vLLM range (trl/import_utils.py)
     assert pins["trl"] == lock_pins()["trl"] and pins["torch"] == env_pins(REPO / "envs" / "train.yaml")["torch"]
+
+
+# --- the envs proven without conda (tests/envcheck.py; `make env-venvs` builds them) -------------
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import envcheck  # noqa: E402
+
+BUILT = [env for env in ENVS if env.stem not in envcheck.NOT_BUILT]
+
+
+@pytest.mark.parametrize("env", ENVS, ids=lambda path: path.name)
+def test_every_conda_only_dependency_has_a_stand_in(env):
+    conda, _ = envcheck.read_env(env)
+    assert {envcheck.conda_name(dep)[0] for dep in conda} <= set(envcheck.CONDA_STAND_INS), env.name
+    readme = (REPO / "envs" / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in envcheck.CONDA_STAND_INS)
+
+
+@pytest.mark.parametrize("env", BUILT, ids=lambda path: path.name)
+def test_each_env_venv_holds_exactly_its_packages(env):
+    """`make env-venvs` built it from this very file (its hash), and pip finds it consistent."""
+    venv = envcheck.venv_dir(env.stem)
+    stamp = venv / ".installed"
+    assert stamp.exists(), f"{venv.name} is missing: `make env-venvs` builds it (make test does)"
+    assert stamp.read_text() == envcheck.env_hash(env), f"{venv.name} is older than {env.name}: make env-venvs"
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
+                            capture_output=True, text=True, check=True, timeout=120).stdout
+    installed = {normalise(p["name"]): p["version"].split("+")[0] for p in json.loads(listed)}
+    for name, version in env_pins(env).items():
+        assert installed.get(name) == version, f"{env.name}: {name} {installed.get(name)} installed, {version} pinned"
+    assert "snakemake" not in installed and "value-retention" not in installed
+
+
+def test_every_rule_with_a_script_names_an_env_that_is_built_or_resolved():
+    names = {env.name for env in ENVS}
+    for rule, (env, _script) in envcheck.rule_envs().items():
+        assert env in names, (rule, env)
+
+
+def test_the_vllm_env_resolves_from_the_package_index(tmp_path):
+    """vllm.yaml cannot be built here (CUDA wheels), but its pins must resolve together."""
+    requirements = tmp_path / "vllm.txt"
+    requirements.write_text("\n".join(envcheck.read_env(REPO / "envs" / "vllm.yaml")[1]) + "\n")
+    report = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                             "--report", str(report), "-r", str(requirements)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resolved = {normalise(item["metadata"]["name"]): item["metadata"]["version"].split("+")[0]
+                for item in json.loads(report.read_text())["install"]}
+    for name, version in env_pins(REPO / "envs" / "vllm.yaml").items():
+        assert resolved.get(name) == version, f"vllm.yaml: {name} resolves to {resolved.get(name)}, pinned {version}"
+
+
+def test_the_system_tex_builds_what_main_tex_uses():
+    """envs/paper.yaml names the system TeX it needs; every package main.tex loads is there."""
+    assert shutil.which("latexmk"), "latexmk is missing: `make setup` installs TeX Live (envs/paper.yaml)"
+    tex = (REPO / "paper" / "main.tex").read_text()
+    packages = {name.strip() for group in re.findall(r"\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}", tex)
+                for name in group.split(",")}
+    assert packages
+    missing = [name for name in sorted(packages)
+               if subprocess.run(["kpsewhich", f"{name}.sty"], capture_output=True, text=True).returncode != 0]
+    assert not missing, f"the system TeX lacks {missing} (envs/paper.yaml lists the Debian packages)"

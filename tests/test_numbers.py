@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from value_retention import figures, numbers, stats_json, tables
+from value_retention import figures, numbers, stats_json, tables, training_report
 from value_retention.errors import ConfigError, DataError
 from value_retention.scores_csv import check as check_scores
 
@@ -219,6 +219,9 @@ def generate_paper_inputs(root: Path, stats_by_bench: dict, seeds: int) -> dict[
     scores = {b: check_scores(make_scores(b, seeds=seeds, non_english=bool(s["conditions"]["base"]["non_english"])))[0]
               for b, s in stats_by_bench.items()}
     figures.make_all(stats_by_bench, scores, dirs["figures"])
+    runs = [{"condition": "sft_dolly", "seed": 0, "stage": "sft", "warnings": [],
+             "history": [{"step": 1, "loss": 3.0, "grad_norm": 1.0}, {"step": 2, "loss": 2.0, "grad_norm": 0.5}]}]
+    training_report.plot_training_curves({"runs": runs, "warnings": []}, dirs["figures"] / "training_curves")
     return dirs
 
 
@@ -228,6 +231,7 @@ def test_paper_compiles_against_generated_files(tmp_path):
     conditions = ["base", "midtrained", "sft_dolly", "sft_magicoder", "grpo_v2"]
     stats = {"ahb": make_stats("ahb", conditions=conditions, seeds=2, judges=True),
              "en_only": make_stats("en_only", conditions=conditions, non_english=False)}
+    stats["ahb"]["training_warnings"] = ["grpo_v2 seed 0 (grpo): zero reward spread at every logged step"]
     dirs = generate_paper_inputs(tmp_path, stats, seeds=2)
     env = {**os.environ, "TEXINPUTS": f"{dirs['generated']}:{dirs['tables']}:{dirs['figures']}:"}
 

@@ -74,6 +74,10 @@ def criterion(body: dict) -> str:
     return re.search(r"\[Criterion\]: (.*)", body["messages"][0]["content"]).group(1)
 
 
+def submission(body: dict) -> str:
+    return re.search(r"\[Submission\]: (.*)", body["messages"][0]["content"]).group(1)
+
+
 # ------------------------------------------------------------------------------------------------
 
 def test_normal_answers_are_graded_and_usage_counted(bench):
@@ -91,11 +95,14 @@ def test_normal_answers_are_graded_and_usage_counted(bench):
     # usage: the loopback counts words; the judge must add up what the server reported
     assert stats["prompt_tokens"] == sum(len(b["messages"][0]["content"].split()) for b in server.bodies)
     assert stats["completion_tokens"] == 4 * len("Reasoning about the criterion.\nGRADE: C".split())
-    body = server.bodies[0]
-    assert body["model"] == "grader-1" and body["temperature"] == 0.0 and body["max_tokens"] == 64
-    assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user"
-    assert "[Submission]: Pigs are sentient." in server.bodies[0]["messages"][0]["content"] \
-        or "[Submission]: Pigs are sentient." in server.bodies[1]["messages"][0]["content"]
+    # The four requests are concurrent: they reach the server in any order, so every check below
+    # holds for each request, or for all of them together, never for the n-th one.
+    for body in server.bodies:
+        assert body["model"] == "grader-1" and body["temperature"] == 0.0 and body["max_tokens"] == 64
+        assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user"
+    asked = sorted((submission(body), criterion(body)) for body in server.bodies)
+    assert asked == sorted((answer, dimension["dimension"]) for answer in ("Pigs are sentient.", "Use humane methods.")
+                           for dimension in DIMENSIONS)
     assert set(server.authorizations) == {f"Bearer {SECRET}"}
 
 
@@ -111,10 +118,10 @@ def test_rate_limit_then_server_error_then_success_is_retried_and_counted(tmp_pa
 def test_a_timeout_is_retried(tmp_path):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
     def responder(body, number):
-        return Scripted("late\nGRADE: I", delay_s=1.0 if number == 1 else 0.0)
+        return Scripted("late\nGRADE: I", delay_s=60.0 if number == 1 else 0.0)
 
-    with LoopbackServer(responder) as server:
-        stats = run(files, server, timeout_s=0.25)
+    with LoopbackServer(responder) as server:  # a timeout well clear of a loaded machine's latency
+        stats = run(files, server, timeout_s=1.0)
     assert stats["calls"] == 2 and stats["retries"] == 1
     assert read_jsonl(tmp_path / "judgments.jsonl")[0]["grade"] == "I"
 
@@ -122,7 +129,9 @@ def test_a_timeout_is_retried(tmp_path):
 def test_a_judge_that_always_times_out_fails_the_job_clearly(tmp_path):
     files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
     started = time.monotonic()
-    with LoopbackServer(always("never in time", delay_s=1.0)) as server:
+    # The server would answer after 60 s: only the client's timeout ends each attempt, so the
+    # bound below holds by a wide margin however loaded the machine, and fails without timeouts.
+    with LoopbackServer(always("never in time", delay_s=60.0)) as server:
         with pytest.raises(JudgeError) as error:
             run(files, server, timeout_s=0.2, retries=2)
     message = str(error.value)
@@ -130,7 +139,7 @@ def test_a_judge_that_always_times_out_fails_the_job_clearly(tmp_path):
     assert "after 3 attempt(s)" in message and "Timeout" in message
     assert server.hits == 3
     assert not (tmp_path / "judgments.jsonl").exists()  # nothing half-written
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
 
 
 def test_a_non_transient_error_is_not_retried(tmp_path):
@@ -170,22 +179,35 @@ def test_replies_are_graded_by_the_scorer_versions_rule(tmp_path, content, paper
     assert (paper_row["scorer_version"], current_row["scorer_version"]) == ("paper_era", "current")
 
 
-def test_concurrency_is_bounded(tmp_path):
-    files = write_benchmark(tmp_path, [f"answer {i}" for i in range(6)])  # 12 prompts
-    in_flight, peak, lock = [0], [0], threading.Lock()
+class InFlight:
+    """A responder that counts the requests in flight (``peak``). Each request waits until
+    ``together`` are in flight at once (a barrier), so reaching a limit of ``together`` is proven
+    rather than left to timing; a limit below it breaks the barrier and fails the request."""
 
-    def slow(body, number):
-        with lock:
-            in_flight[0] += 1
-            peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.1)
-        with lock:
-            in_flight[0] -= 1
+    def __init__(self, together: int, timeout_s: float = 20.0):
+        self.peak, self._now, self._lock = 0, 0, threading.Lock()
+        self._barrier = threading.Barrier(together, timeout=timeout_s)
+
+    def __call__(self, body: dict, number: int) -> Scripted:
+        with self._lock:
+            self._now += 1
+            self.peak = max(self.peak, self._now)
+        try:
+            self._barrier.wait()
+        except threading.BrokenBarrierError:
+            return Scripted("fewer requests in flight than expected", status=400)
+        finally:
+            with self._lock:
+                self._now -= 1
         return Scripted("GRADE: C")
 
-    with LoopbackServer(slow) as server:
+
+def test_concurrency_is_bounded(tmp_path):
+    files = write_benchmark(tmp_path, [f"answer {i}" for i in range(6)])  # 12 prompts
+    in_flight = InFlight(together=3)
+    with LoopbackServer(in_flight) as server:
         run(files, server, concurrency=3)
-    assert server.hits == 12 and 2 <= peak[0] <= 3
+    assert server.hits == 12 and in_flight.peak == 3
 
 
 # ------------------------------------------------------------------------------------------------
@@ -263,7 +285,7 @@ def test_errors_are_not_cached_and_answers_survive_a_failed_job(bench):
             return Scripted("bad request", status=400)
         return Scripted("fine\nGRADE: C")
 
-    with LoopbackServer(fail_last) as server:  # one server: the base URL is part of the cache key
+    with LoopbackServer(fail_last) as server:
         with pytest.raises(JudgeError):
             run(bench, server, concurrency=1)
         assert server.hits == 4
@@ -317,7 +339,7 @@ def test_the_key_never_appears_in_outputs_or_logs(bench, caplog):
     assert json.loads(sidecar)["judge"]["api_key_env"] == KEY_ENV
     assert json.loads(sidecar)["judge_stats"]["retries"] == 1
     assert server.bodies[0]["messages"][0]["content"].startswith("\nAHB Revision: AHB-2.2\n")
-    cache_bytes = b"".join(path.read_bytes() for path in (bench.folder / "cache").iterdir())
+    cache_bytes = b"".join(path.read_bytes() for path in (bench.folder / "cache").rglob("*") if path.is_file())
     for text in (caplog.text, out.read_text(), sidecar, str(error.value)):  # ...and is nowhere else
         assert SECRET not in text
     assert SECRET.encode() not in cache_bytes
@@ -333,3 +355,160 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(tmp_path):
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(set(delays)) > 100  # jittered, not a fixed schedule
     judge.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Malformed replies: HTTP 200 without an answer
+
+MALFORMED = {
+    "no choices": Scripted(body={"id": "chatcmpl-1", "object": "chat.completion", "model": "grader-1"}),
+    "empty choices": Scripted(body={"id": "chatcmpl-1", "object": "chat.completion", "choices": []}),
+    "an error object": Scripted(body={"error": {"message": "upstream overloaded", "code": 503}}),
+    "empty content": Scripted(content=""),
+    "blank content": Scripted(content="  \n"),
+    "null content": Scripted(content=None),
+    "invalid JSON": Scripted(body='{"choices": [{"message": {"content": "GRADE: C'),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_a_malformed_reply_is_retried_like_an_api_error(tmp_path, kind, caplog):
+    files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
+    caplog.set_level(logging.WARNING, logger="value_retention.judges.openai_judge")
+    with LoopbackServer(lambda body, number: MALFORMED[kind] if number <= 2 else Scripted("ok\nGRADE: C")) as server:
+        stats = run(files, server)
+    assert server.hits == 3 and stats["retries"] == 2
+    assert read_jsonl(tmp_path / "judgments.jsonl")[0]["raw"] == "ok\nGRADE: C"
+    assert "HTTP 200 MalformedReply" in caplog.text and "retry 2 of 3" in caplog.text
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_a_malformed_reply_fails_the_job_naming_the_item_and_is_never_cached(tmp_path, kind):
+    files = write_benchmark(tmp_path, ["Pigs are sentient."], DIMENSIONS[:1])
+    with LoopbackServer(lambda body, number: MALFORMED[kind]) as server:
+        with pytest.raises(JudgeError) as error:
+            run(files, server, retries=1)
+        assert server.hits == 2
+        message = str(error.value)
+        assert "question 42" in message and "'Moral Consideration'" in message and "after 2 attempt(s)" in message
+        assert "HTTP 200 MalformedReply" in message
+        assert not (tmp_path / "judgments.jsonl").exists()
+        server.responder = always("healed\nGRADE: I")  # the same server, healed: the item is asked again
+        stats = run(files, server)
+    assert stats["calls"] == 1 and stats["cache_hits"] == 0
+    assert read_jsonl(tmp_path / "judgments.jsonl")[0]["grade"] == "I"
+
+
+def test_an_empty_answer_in_an_old_cache_is_not_read_and_the_cache_command_purges_it(bench):
+    from value_retention.cli import main
+    from value_retention.judges import ResponseCache, build_judge
+    from value_retention.judges.items import build_items
+
+    # An older version cached HTTP 200s without an answer as "": plant one under the key the judge asks.
+    with LoopbackServer(always("fine\nGRADE: C")) as server:
+        judge = build_judge("gpt", spec_for(server), bench.folder / "cache")
+        item = build_items(bench.generations, bench.questions, bench.dimensions)[0]
+        judge.cache._db.execute("INSERT INTO responses VALUES (?, 'grader-1', '', 0, 0, 0, 2)",
+                                (judge.key(item, "run-a"),))
+        judge.close()
+        assert main(["cache", str(bench.folder / "cache")]) == 1  # found, not purged: a failing check
+        stats = run(bench, server)
+    assert stats["calls"] == 4 and stats["cache_hits"] == 0  # the empty answer was asked again
+    cache = ResponseCache(bench.folder / "cache")
+    assert cache.report()["malformed"] == 0 and len(cache) == 4  # ...and replaced by the answer
+    cache._db.execute("INSERT INTO responses VALUES ('stale', 'grader-1', '', 0, 0, 0, NULL)")
+    cache.close()
+    assert main(["cache", str(bench.folder / "cache"), "--purge"]) == 0
+    cache = ResponseCache(bench.folder / "cache")
+    assert len(cache) == 4 and cache.report()["malformed"] == 0
+    cache.close()
+
+
+def test_the_cache_refuses_to_store_what_is_not_an_answer(tmp_path):
+    from value_retention.judges import ResponseCache
+    from value_retention.judges.cache import MalformedResponse
+
+    cache = ResponseCache(tmp_path)
+    for response in ("", "   \n", None):
+        with pytest.raises(MalformedResponse):
+            cache.put("k", model="m", response=response)
+    assert len(cache) == 0
+    cache.close()
+
+
+def test_a_cache_of_an_older_key_scheme_is_counted_and_never_read(tmp_path, capsys):
+    import sqlite3
+
+    from value_retention.cli import main
+    from value_retention.judges import ResponseCache
+
+    db = sqlite3.connect(tmp_path / "responses.sqlite")  # the table as scheme 2 wrote it: no scheme column
+    db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, model TEXT NOT NULL, response TEXT NOT NULL,"
+               " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL NOT NULL)")
+    db.execute("INSERT INTO responses VALUES ('old', 'grader-1', 'fine\nGRADE: C', 1, 1, 0)")
+    db.commit()
+    db.close()
+    assert main(["cache", str(tmp_path)]) == 0
+    assert "of older key schemes (never read): 1" in capsys.readouterr().out
+    assert main(["cache", str(tmp_path), "--purge-old-schemes"]) == 0
+    cache = ResponseCache(tmp_path)
+    assert len(cache) == 0
+    cache.close()
+    assert main(["cache", str(tmp_path / "nowhere")]) == 2  # a missing cache is a one-line error
+
+
+def test_a_judge_server_that_moves_keeps_its_answers(bench):
+    """The base URL is not part of the key: a vLLM server restarted on another node is the same judge."""
+    with LoopbackServer(always("fine\nGRADE: C")) as old, LoopbackServer(always("other\nGRADE: I")) as moved:
+        run(bench, old)
+        stats = run(bench, moved, out_name="moved.jsonl")
+    assert old.hits == 4 and moved.hits == 0 and stats["cache_hits"] == 4
+    assert (bench.folder / "moved.jsonl").read_text() == (bench.folder / "judgments.jsonl").read_text()
+
+
+# ------------------------------------------------------------------------------------------------
+# Secrets: a server that echoes the Authorization header, on every path a message takes
+
+@pytest.mark.parametrize("key_env", [KEY_ENV, "JUDGE_AUTH"])  # a name that looks secret, and one that does not
+def test_a_server_echoing_the_key_puts_it_on_no_console_and_in_no_file(tmp_path, capfd, monkeypatch, key_env):
+    from value_retention import redact
+
+    from conftest import run_script
+
+    monkeypatch.setattr(redact, "_registered", set())  # no value registered by an earlier test
+    monkeypatch.delenv(KEY_ENV)  # the key lives in key_env only
+    monkeypatch.setenv(key_env, SECRET)
+    files = write_benchmark(tmp_path / "run", ["Pigs are sentient.", "Use humane methods."])
+    echo_error = Scripted("unauthorised proxy hop", status=503, echo_authorization=True)
+    echo_reply = Scripted("fine\nGRADE: C", echo_authorization=True)  # a 200 that repeats the header
+    script = {1: echo_error, 2: echo_error}
+
+    def job(folder: Path, spec: dict) -> None:
+        run_script("judge", input={"generations": files.generations, "questions": files.questions,
+                                   "dimensions": files.dimensions},
+                   output={"judgments": folder / "judgments.jsonl"},
+                   params={"judge": "gpt", "spec": spec, "cache_dir": str(tmp_path / "run" / "cache"),
+                           "scoring": {"version": "paper_era", "format": "ahb", "revision": "AHB-2.2"},
+                           "draw_scope": "ahb/base/seed0"},
+                   wildcards={"bench": "ahb", "condition": "base", "seed": "0", "judge": "gpt"},
+                   log=folder / "judge.log")
+
+    with LoopbackServer(lambda body, number: script.get(number, echo_reply)) as server:
+        job(tmp_path / "run" / "ok", spec_for(server, api_key_env=key_env, concurrency=1))
+        server.responder = lambda body, number: echo_error
+        with pytest.raises(JudgeError):  # and a job that fails for good, with a traceback in its log
+            job(tmp_path / "run" / "failed", spec_for(server, api_key_env=key_env, model="other", retries=1,
+                                                      concurrency=1))
+    assert f"Bearer {SECRET}" in {*server.authorizations}  # the key was sent, and echoed back...
+    console = capfd.readouterr()
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    names = {path.name for path in written}
+    assert {"judge.log", "judgments.jsonl", "judgments.jsonl.prov.json", "responses.sqlite"} <= names
+    ok_log = (tmp_path / "run" / "ok" / "judge.log").read_text()
+    assert "retry 2 of 3" in ok_log and "Authorization: Bearer ***" in ok_log  # the retry warnings, scrubbed
+    assert "Traceback" in (tmp_path / "run" / "failed" / "judge.log").read_text()
+    assert "failed: JudgeError" in console.err
+    for text in (console.out, console.err):  # ...and appears on no console
+        assert SECRET not in text
+    for path in written:  # ...and in no file the run wrote: logs, judgments, sidecars, the cache
+        assert SECRET.encode() not in path.read_bytes(), path

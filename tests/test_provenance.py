@@ -10,15 +10,18 @@ from value_retention.cli import main as cli_main
 from value_retention.provenance import AuditError, audit_chain, sha256_path, sidecar_path, write_sidecar
 
 
-def make_chain(tmp_path):
-    """raw -> data -> stats, each with a sidecar, paths relative to tmp_path."""
+def make_chain(tmp_path, raw_sidecar: bool = True):
+    """raw -> data -> stats, each with a sidecar (the raw file's as a download's, with no inputs),
+    paths relative to tmp_path."""
     (tmp_path / "raw.jsonl").write_text('{"text": "a"}\n')
+    if raw_sidecar:
+        write_sidecar(tmp_path / "raw.jsonl", rule="download_dataset", params={"spec": {"repo": "r"}})
     (tmp_path / "data.jsonl").write_text('{"id": "0", "text": "a"}\n')
     write_sidecar(tmp_path / "data.jsonl", rule="prepare", inputs=["raw.jsonl"], params={"spec": {"n": 1}})
     (tmp_path / "stats.json").write_text('{"mean": 1.0}\n')
     write_sidecar(tmp_path / "stats.json", rule="statistics", inputs=["data.jsonl"], seed=0)
     # Sidecars record paths relative to the working directory, as the workflow runs there.
-    for name in ("data.jsonl", "stats.json"):
+    for name in ("raw.jsonl", "data.jsonl", "stats.json") if raw_sidecar else ("data.jsonl", "stats.json"):
         record = json.loads(sidecar_path(tmp_path / name).read_text())
         record["output"]["path"] = name
         sidecar_path(tmp_path / name).write_text(json.dumps(record))
@@ -60,7 +63,37 @@ def test_audit_follows_the_chain(tmp_path, monkeypatch):
     make_chain(tmp_path)
     chain = audit_chain("stats.json", root=tmp_path)
     assert [(e["depth"], e["path"], e["rule"]) for e in chain] == [
-        (0, "stats.json", "statistics"), (1, "data.jsonl", "prepare"), (2, "raw.jsonl", None)]
+        (0, "stats.json", "statistics"), (1, "data.jsonl", "prepare"), (2, "raw.jsonl", "download_dataset")]
+
+
+def test_a_produced_file_without_its_sidecar_is_an_error_not_a_source(tmp_path, monkeypatch):
+    """Deleting a file's sidecar must not turn it into a trusted source that hides the chain below
+    it (the issue's case: a generation's sidecar deleted, a byte of the model weights flipped)."""
+    monkeypatch.chdir(tmp_path)
+    make_chain(tmp_path)
+    sidecar_path(tmp_path / "data.jsonl").unlink()
+    (tmp_path / "raw.jsonl").write_text('{"text": "tampered"}\n')
+    with pytest.raises(AuditError, match="data.jsonl: has no provenance sidecar"):
+        audit_chain("stats.json", root=tmp_path)
+
+
+def test_a_declared_source_ends_the_chain(tmp_path, monkeypatch):
+    """Sources: a local file the config names, or a file the repository tracks (paper/main.tex)."""
+    from conftest import REPO
+
+    monkeypatch.chdir(tmp_path)
+    make_chain(tmp_path, raw_sidecar=False)
+    with pytest.raises(AuditError, match="raw.jsonl: has no provenance sidecar"):
+        audit_chain("stats.json", root=tmp_path)
+    chain = audit_chain("stats.json", root=tmp_path, sources=["raw.jsonl"])  # e.g. datasets.x.path
+    assert chain[-1] == {"depth": 2, "path": "raw.jsonl", "sha256": sha256_path(tmp_path / "raw.jsonl"),
+                         "rule": None}
+    (tmp_path / "paper.pdf").write_text("%PDF")
+    write_sidecar(tmp_path / "paper.pdf", rule="paper", inputs=[str(REPO / "paper" / "main.tex")])
+    record = json.loads(sidecar_path(tmp_path / "paper.pdf").read_text())
+    record["output"]["path"] = "paper.pdf"
+    sidecar_path(tmp_path / "paper.pdf").write_text(json.dumps(record))
+    assert audit_chain("paper.pdf", root=tmp_path)[1]["rule"] is None
 
 
 def test_audit_fails_loudly_when_an_input_changed(tmp_path, monkeypatch):
@@ -94,6 +127,44 @@ def test_audit_command_starts_from_a_macro(tmp_path, monkeypatch, capsys):
     assert cli_main(["audit", "AhbMean", "--numbers", "numbers.tex"]) == 1
 
 
+def test_a_number_from_the_config_is_checked_against_the_config_in_use(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    from conftest import REPO
+
+    monkeypatch.chdir(tmp_path)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    numbers = tmp_path / "numbers.tex"
+    numbers.write_text("\\newcommand{\\AhbAllSftDollyPublished}{35.7}\n")
+    write_sidecar(numbers, rule="numbers", params={"references": config["references"], "paper": config["paper"],
+                                                   "panel": config["panel"]},
+                  extra={"macros": {"AhbAllSftDollyPublished": {"value": "35.7", "source": "config",
+                                                                "key": "references.ahb.all.sft_dolly"}}})
+    assert cli_main(["audit", "AhbAllSftDollyPublished", "--numbers", "numbers.tex"]) == 0
+    assert "every value taken from the config matches" in capsys.readouterr().out
+    config["references"]["ahb"]["all"]["sft_dolly"] = 40.0  # the config changed since the run
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(config))
+    assert cli_main(["audit", "AhbAllSftDollyPublished", "--numbers", "numbers.tex",
+                     "--config", "changed.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert "config key 'references.ahb.all.sft_dolly' = 35.7, but changed.yaml says 40.0" in err
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("2", "expected ROW,COL"), ("a,b", "expected ROW,COL"), ("0,1", "expected ROW,COL"),
+    ("9,1", "the table has 3 rows"), ("2,7", "row 2 has 2 columns"),
+])
+def test_a_bad_cell_is_a_one_line_error(tmp_path, monkeypatch, capsys, cell, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.tex").write_text("\\begin{tabular}{ll}\nA & B \\\\\n\\midrule\n1 & 2 \\\\\n3 & 4 \\\\\n"
+                                        "\\end{tabular}\n")
+    assert cli_main(["audit", "table.tex", "--cell", cell]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert cli_main(["audit", "missing.tex", "--cell", "1,1"]) == 2
+    assert "no such table" in capsys.readouterr().err
+
+
 def test_folder_hash_ignores_snakemakes_timestamp(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
@@ -110,7 +181,8 @@ def test_every_option_of_every_command_has_help_and_shows_its_default(capsys):
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert set(commands) == {"check-config", "plan", "score", "audit"}
+    assert set(commands) == {"check-config", "config-docs", "plan", "recipe-table", "score", "audit", "cache",
+                             "rehearse", "pin"}
     for name, command in commands.items():
         text = command.format_help()
         for action in command._actions:

@@ -29,8 +29,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from inspect_ai.event import ModelEvent
+from inspect_ai.log import resolve_sample_attachments
 
-from value_retention import benchmarks, scoring, tiny_world
+from value_retention import benchmarks, inspect_logs, scores_csv, scoring, tiny_world
 from value_retention import scorer_versions as ours
 from value_retention.jsonl import write_jsonl
 from value_retention.judges import SCORER_VERSIONS, build_items, judgment_row
@@ -66,6 +68,10 @@ def answer_for(sample_id: str, epoch: int) -> str:
     return f"{snippet} (answer {sample_id}/{epoch})" if snippet else ""
 
 
+# The jobs whose Inspect log the reference's own task also writes, to compare with ours.
+LOG_JOBS = ("ahb-fixture", "moru-fixture")
+
+
 def jobs(folder: Path) -> list[dict]:
     """The benchmarks both sides run, as raw files in the real schemas."""
     sources = {
@@ -88,7 +94,7 @@ def jobs(folder: Path) -> list[dict]:
             paths = (source / "questions.jsonl", source / "dimensions.jsonl")
         samples = reference_sample_ids(fmt, paths[0])
         specs.append({"name": name, "format": fmt, "questions": str(paths[0]), "dimensions": str(paths[1]),
-                      "revision": REVISION, "epochs": EPOCHS, "graders": GRADERS,
+                      "revision": REVISION, "epochs": EPOCHS, "graders": GRADERS, "log": name in LOG_JOBS,
                       "answers": {sid: [answer_for(sid, e) for e in range(EPOCHS)] for sid in samples.values()}})
     return specs
 
@@ -250,3 +256,61 @@ def test_scores_from_identical_grades_agree_to_1e_12(runs, version, job, tmp_pat
     if version == "paper_era":
         assert result["n_questions_unscored"] == 0  # unparseable is I then: every question scored
     assert not any(isinstance(v, float) and math.isnan(v) for v in result["avg_by_dimension"].values())
+
+
+@pytest.mark.parametrize("version, job", [(v, j) for v in VERSIONS for j in LOG_JOBS])
+def test_our_inspect_log_shows_what_the_references_own_task_logs(runs, version, job, tmp_path):
+    """The project's Inspect log of a run (value_retention/inspect_logs.py) beside the log the
+    reference's own task writes for the same files, answers and grader replies: the same samples
+    (ids, epochs, inputs, targets, languages, answers), the same scorer and score in every epoch,
+    the same grader calls (prompt and reply), the same reductions and metrics."""
+    spec, reference = runs[version]["spec"][job], runs[version]["reference"]["jobs"][job]["log"]
+    fmt = spec["format"]
+    _, rows, questions, dimensions, _ = ours_for(spec, version, tmp_path)
+    judgments = []
+    for grader in spec["graders"]:
+        judgments.append(tmp_path / f"{grader}.jsonl")
+        write_jsonl(judgments[-1], [row for row in rows if row["judge"] == grader])
+    loaded = scoring.read_judgments(judgments)
+    (tmp_path / "scores.json").write_text(json.dumps(scoring.score_benchmark(
+        questions, dimensions, loaded, fmt, version, run={"bench": fmt, "condition": "c", "seed": 0})))
+    scores_csv.write(scoring.tidy_scores(questions, dimensions, loaded, fmt, "c", 0, fmt, version),
+                     tmp_path / "scores.csv")
+    run = inspect_logs.Run(bench=fmt, condition="c", seed=0, benchmark_format=fmt, scorer_version=version,
+                           revision=spec["revision"] if fmt == "ahb" else None, model_path="m",
+                           generation={"epochs": EPOCHS},
+                           judges={grader: {"type": "openai", "model": grader} for grader in spec["graders"]})
+    files = inspect_logs.RunFiles(generations=tmp_path / "generations.jsonl", questions=tmp_path / "questions.jsonl",
+                                  dimensions=tmp_path / "dimensions.jsonl", judgments=judgments,
+                                  scores=tmp_path / "scores.json", tidy=tmp_path / "scores.csv")
+    ours = inspect_logs.build_eval_log(run, files)
+
+    def close(mine, theirs):
+        if isinstance(theirs, dict):
+            return isinstance(mine, dict) and mine.keys() == theirs.keys() and all(
+                abs(mine[key] - theirs[key]) <= TOLERANCE for key in theirs)
+        return theirs is None and isinstance(mine, float) and math.isnan(mine)  # unscored
+
+    assert ours.eval.config.epochs == reference["epochs"] == EPOCHS
+    theirs_by_key = {(sample["id"], sample["epoch"]): sample for sample in reference["samples"]}
+    assert {(sample.id, sample.epoch) for sample in ours.samples} == theirs_by_key.keys()
+    for sample in ours.samples:
+        theirs = theirs_by_key[(sample.id, sample.epoch)]
+        assert (sample.input, sample.target, sample.output.completion) == (
+            theirs["input"], theirs["target"], theirs["answer"])
+        assert sample.metadata["language"] == theirs["metadata"]["language"]
+        assert sample.scores.keys() == theirs["scores"].keys()
+        (name,) = theirs["scores"]
+        assert close(sample.scores[name].value, theirs["scores"][name]), (sample.id, sample.epoch)
+        calls = sorted([event.model.split("/")[-1], event.input[0].text, event.output.completion]
+                       for event in resolve_sample_attachments(sample, "full").events
+                       if isinstance(event, ModelEvent) and event.role == "grader")
+        assert calls == [[model.split("/")[-1], prompt, reply] for model, prompt, reply in theirs["grader_calls"]]
+    (scorer,) = reference["metrics"]
+    reduced = {str(entry.sample_id): entry.value for entry in ours.reductions[0].samples}
+    assert ours.reductions[0].scorer == scorer
+    theirs_reduced = {sid: value for sid, value in reference["reductions"][scorer].items() if value is not None}
+    assert reduced.keys() == theirs_reduced.keys()
+    assert all(close(reduced[sid], theirs_reduced[sid]) for sid in reduced)
+    metrics = {key: metric.value for key, metric in ours.results.scores[0].metrics.items()}
+    assert close(metrics, reference["metrics"][scorer])

@@ -277,11 +277,47 @@ def test_score_files_writes_the_json(tmp_path):
     dimensions = write_jsonl_file(tmp_path / "dimensions.jsonl", list(DIMENSIONS.values()))
     judges = [write_jsonl_file(tmp_path / f"{judge}.jsonl", [r for r in JUDGMENTS if r["judge"] == judge])
               for judge in ("j1", "j2")]
-    result = score_files("ahb", questions, dimensions, judges, tmp_path / "scores.json")
+    # The hand-worked example leaves cells ungraded on purpose: an error unless asked to score them.
+    with pytest.raises(DataError, match=r"6 of 24 expected judgments are missing \(question 3 \(French\), "
+                                        r"epoch 1, dimension 'B', judge j1;.*--allow-missing"):
+        score_files("ahb", questions, dimensions, judges, tmp_path / "scores.json")
+    assert not (tmp_path / "scores.json").exists()
+    result = score_files("ahb", questions, dimensions, judges, tmp_path / "scores.json", allow_missing=True)
     written = json.loads((tmp_path / "scores.json").read_text())
     assert written == result
     assert written["overall_mean"] == pytest.approx((0.6875 + 2 / 3) / 2)
     assert written["dimension_normalized_avg"] == pytest.approx(0.546875)
+    assert written["n_judgments_missing"] == 6 and written["missing_judgments"][0] == {
+        "question_id": "3", "language": "French", "epoch": 1, "dimension": "B", "judge": "j1"}
+
+
+def test_the_score_command_fails_when_judgments_are_missing_and_counts_them_when_allowed(tmp_path, capsys):
+    """Half of one judge's judgments lost: never an exit 0 that says nothing."""
+    from value_retention.cli import main
+
+    questions = write_jsonl_file(tmp_path / "questions.jsonl", QUESTIONS)
+    dimensions = write_jsonl_file(tmp_path / "dimensions.jsonl", list(DIMENSIONS.values()))
+    complete = [{**row, "judge": "j1"} for row in complete_grid()]
+    judgments = write_jsonl_file(tmp_path / "j1.jsonl", complete)
+    args = ["score", "--benchmark", "ahb", "--questions", str(questions), "--dimensions", str(dimensions),
+            "--out", str(tmp_path / "scores.json"), "--judgments"]
+    assert main([*args, str(judgments)]) == 0
+    assert json.loads(capsys.readouterr().out)["n_judgments_missing"] == 0
+    half = write_jsonl_file(tmp_path / "half.jsonl", complete[: len(complete) // 2])
+    assert main([*args, str(half)]) == 2
+    assert "expected judgments are missing" in capsys.readouterr().err
+    assert main([*args, str(half), "--allow-missing"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n_judgments_missing"] == len(complete) - len(complete) // 2
+    assert "warning:" in captured.err
+    empty = write_jsonl_file(tmp_path / "empty.jsonl", [])
+    assert main([*args, str(empty)]) == 2 and "no judgment rows" in capsys.readouterr().err
+
+
+def complete_grid() -> list[dict]:
+    """One C for every question x tagged dimension x epoch 0 (no variables): nothing missing."""
+    return [{"question_id": q["question_id"], "language": q["language"], "epoch": 0, "dimension": dim,
+             "assignment": {}, "grade": "C", "raw": "GRADE: C"} for q in QUESTIONS for dim in q["dimensions"]]
 
 
 def test_real_ahb_all_criteria_met_scores_one(real_ahb_dir, tmp_path):

@@ -2,19 +2,19 @@
 
 Every run goes through `snakemake --profile slurm` started from the repository root, exactly as a
 user starts it (Snakemake finds the profile as ./slurm); `--directory` puts the run in a temporary
-folder. What differs from a real cluster is said on the command line, not in a copied profile:
+folder. No resource is overridden: the tiny default asks for no GPU and sizes its jobs for one
+2-CPU node in its own config (`gpus: 0`, `job_resources`), the profile holds only site settings,
+and the test cluster's one partition is its default. What differs from a real cluster is said on
+the command line, and none of it is a resource:
 
-- the test partition (`--default-resources slurm_partition=...`), no account, and `squeue` as the
-  status command (the test cluster has no accounting database, so `sacct` cannot answer);
-- the profile's resources sized for the GPU-less 2-CPU test node: GPUs 0, one CPU and one thread
-  per job (so two jobs share the node, as `--cores 2` runs two jobs locally). A resource block
-  given on the command line replaces the profile's block of that name, so each block is restated
-  whole (see `node_sized`);
+- `squeue` as the status command and no account (the test cluster has no accounting database, so
+  `sacct` cannot answer);
 - no conda (there is none here; see NO_CONDA): every job runs in this virtualenv.
 
 Tests:
-- fast checks of the profile itself (no scheduler): it parses, names only real rules, asks GPUs
-  for the model rules, and takes the site's account, partitions and GPU type from the environment;
+- fast checks of the profile itself (no scheduler): it parses, names only real rules, holds site
+  settings only, and takes the site's account, partitions and GPU type from the environment; the
+  worlds' own GPU requests (none in the tiny default, the paper's counts in config/paper.yaml);
 - a harness self-test: a two-rule workflow whose jobs record what SLURM gave them (~40 s);
 - the real workflow up to `results/stats/moru.json` (datasets, tokenizer, base model, every trained
   condition, generation, judging, scoring, statistics: about 40 SLURM jobs), then the same target
@@ -43,14 +43,14 @@ from slurm_cluster import ClusterUnavailable, SlurmCluster, slurm_cluster  # noq
 PROFILE = REPO / "slurm" / "profile.yaml"
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-GPU_RULES = ("init_model", "train", "generate")
+GPU_RULES = ("init_model", "train", "generate", "judge")  # the rules whose `gpus` the config sets
 SITE_VARIABLES = ("VR_SLURM_ACCOUNT", "VR_SLURM_PARTITION", "VR_SLURM_GPU_PARTITION", "VR_SLURM_GPU_MODEL")
 # No conda on the test machine, and Snakemake has no "none" deployment method: env-modules does
 # nothing for rules without an `envmodules:` directive (none has one), so jobs run in this venv.
 NO_CONDA = ["--software-deployment-method", "env-modules"]
-# One CPU and one thread per job. Equal threads also make the SLURM and the local run comparable:
-# Snakemake sets OMP_NUM_THREADS from a job's threads, and a CPU matmul's rounding (so the sampled
-# answers) depends on it; locally, rules without a `threads:` directive run one thread.
+# One CPU and one thread per job, as the tiny config's job_resources say. Equal threads also make the
+# SLURM and the local run comparable: Snakemake sets OMP_NUM_THREADS from a job's threads, and a CPU
+# matmul's rounding (so the sampled answers) depends on it.
 JOB_CPUS = 1
 MORU_STATS = "results/stats/moru.json"
 MORU_SCORES = "results/scores/moru.csv"
@@ -79,32 +79,6 @@ def split_assignment(assignment: str) -> tuple[str | None, str, str]:
     return rule or None, key, value
 
 
-def node_sized(assignments: list[str], memory_mb: int) -> list[str]:
-    """The profile's resource assignments, sized for one job on the test node.
-
-    GPUs become 0 and GPU types are dropped (the node has none), CPUs become JOB_CPUS, memory is
-    capped; everything else (runtimes, partitions) stays as the profile says.
-    """
-    sized = []
-    for assignment in assignments:
-        rule, key, value = split_assignment(assignment)
-        if key == "gpu_model":
-            continue
-        if key == "gpu":
-            value = "0"
-        elif key == "cpus_per_task":
-            value = str(JOB_CPUS)
-        elif key == "mem_mb":
-            value = str(min(int(value), memory_mb))
-        sized.append(f"{rule}:{key}={value}" if rule else f"{key}={value}")
-    return sized
-
-
-def node_sized_threads(assignments: list[str]) -> list[str]:
-    """The profile's `set-threads` entries ('rule=n') at JOB_CPUS threads each."""
-    return [f"{assignment.split('=', 1)[0]}={JOB_CPUS}" for assignment in assignments]
-
-
 def workflow_rules() -> set[str]:
     result = subprocess.run([*SNAKEMAKE, "--list-rules"], cwd=REPO, capture_output=True, text=True,
                             timeout=300)
@@ -127,19 +101,32 @@ def job_resources(log: str) -> dict[str, dict[str, str]]:
 
 # --- fast checks of the profile (no scheduler) ----------------------------------------------------
 
-def test_profile_runs_on_slurm_with_conda_and_requests_gpus_for_model_rules():
+def test_profile_holds_site_settings_only():
+    """What a job needs belongs to its world's config; the profile says where jobs go, nothing more."""
     settings = profile_settings()
     assert settings["executor"] == "slurm"
     assert settings["software-deployment-method"] == "conda"
-    resources = [split_assignment(a) for a in settings["set-resources"]]
-    for rule in ("init_model", "generate"):
-        assert (rule, "gpu", "1") in resources, f"{rule} asks for no GPU"
-    # train's count is its stage's `gpus`, requested by the rule; one here would override it.
-    assert not any(rule == "train" and key == "gpu" for rule, key, _ in resources)
+    assert "set-resources" not in settings and "set-threads" not in settings
+    defaults = dict(split_assignment(a)[1:] for a in settings["default-resources"])
+    assert set(defaults) == {"runtime", "mem_mb", "cpus_per_task"} and defaults["cpus_per_task"] == "1"
     # Nothing site-specific unless the site says so: a typed GPU (`--gpus=h100:1`) fails on
     # clusters whose GRES type is named differently; an empty partition or account is noise.
-    assert not any(key in ("gpu_model", "slurm_partition", "slurm_account") for _, key, _ in resources)
     assert not any(a.startswith(("slurm_partition=", "slurm_account=")) for a in settings["default-resources"])
+
+
+def dry_run_resources(*args: str, env: dict | None = None, tmp_path: Path) -> dict[str, dict[str, str]]:
+    result = subprocess.run([*SNAKEMAKE, *args, "--profile", "slurm", "--directory", str(tmp_path), "--dry-run",
+                             *NO_CONDA], cwd=REPO, env=env or os.environ, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return job_resources(result.stdout)
+
+
+def test_the_tiny_default_asks_for_no_gpu_and_fits_one_two_cpu_node(tmp_path):
+    jobs = dry_run_resources(MORU_STATS, tmp_path=tmp_path)
+    for rule in GPU_RULES:
+        assert jobs[rule]["gpu"] == "0", rule
+        assert int(jobs[rule]["cpus_per_task"]) <= 2 and int(jobs[rule]["mem_mb"]) <= 8000, rule
 
 
 def test_profile_keeps_every_jobs_slurm_log_and_shows_failed_job_logs():
@@ -151,6 +138,7 @@ def test_profile_keeps_every_jobs_slurm_log_and_shows_failed_job_logs():
 
 
 def test_profile_takes_account_partitions_and_gpu_type_from_the_environment():
+    assert "set-resources" not in profile_settings(VR_SLURM_ACCOUNT="proj42")
     settings = profile_settings(VR_SLURM_ACCOUNT="proj42", VR_SLURM_PARTITION="cpu",
                                 VR_SLURM_GPU_PARTITION="gpu", VR_SLURM_GPU_MODEL="a100")
     assert {"slurm_account=proj42", "slurm_partition=cpu"} <= set(settings["default-resources"])
@@ -163,26 +151,23 @@ def test_profile_takes_account_partitions_and_gpu_type_from_the_environment():
 
 def test_profile_names_only_rules_of_the_workflow():
     settings = profile_settings()
+    settings = profile_settings(VR_SLURM_GPU_PARTITION="gpu")
     named = {split_assignment(a)[0] for a in settings["set-resources"]}
-    named |= {a.split("=", 1)[0] for a in settings["set-threads"]}
     unknown = named - workflow_rules()
     assert not unknown, f"slurm/profile.yaml names rules the workflow does not have: {sorted(unknown)}"
 
 
 def test_site_variables_reach_the_jobs_as_a_user_runs_the_profile(tmp_path):
-    """A dry run from the repository root, as a user types it, shows the resources jobs would get."""
-    env = {**os.environ, "VR_SLURM_ACCOUNT": "proj42", "VR_SLURM_GPU_PARTITION": "gpu",
-           "VR_SLURM_GPU_MODEL": "a100"}
+    """A dry run from the repository root, as a user types it, shows the resources jobs would get:
+    the site's account and GPU partition beside the world's own sizes."""
+    env = {**os.environ, "VR_SLURM_ACCOUNT": "proj42", "VR_SLURM_GPU_PARTITION": "gpu"}
     env.pop("VR_SLURM_PARTITION", None)
-    result = subprocess.run([*SNAKEMAKE, "results/models/base/seed0", "--profile", "slurm",
-                             "--directory", str(tmp_path), "--dry-run", *NO_CONDA],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    jobs = job_resources(result.stdout)
+    env.pop("VR_SLURM_GPU_MODEL", None)
+    jobs = dry_run_resources("results/models/base/seed0", env=env, tmp_path=tmp_path)
     init = jobs["init_model"]
-    assert (init["gpu"], init["gpu_model"], init["slurm_partition"], init["slurm_account"]) == (
-        "1", "a100", "gpu", "proj42")
-    assert init["cpus_per_task"] == "8" and init["runtime"] == "240"
+    assert (init["gpu"], init["slurm_partition"], init["slurm_account"]) == ("0", "gpu", "proj42")
+    assert (init["cpus_per_task"], init["runtime"]) == (str(CONFIG["job_resources"]["init_model"]["cpus"]),
+                                                        str(CONFIG["job_resources"]["init_model"]["runtime"]))
     tokenizer = jobs["train_tokenizer"]
     assert "gpu" not in tokenizer and "slurm_partition" not in tokenizer
     assert tokenizer["slurm_account"] == "proj42" and tokenizer["cpus_per_task"] == "1"
@@ -226,19 +211,12 @@ def test_harness_explains_missing_programs_it_cannot_install(monkeypatch):
 
 def slurm_run(cluster: SlurmCluster, workdir: Path, *targets: str, snakefile: Path | None = None,
               timeout: int = 1800) -> subprocess.CompletedProcess:
-    """`snakemake --profile slurm` from the repository root, adapted to the test node."""
-    settings = profile_settings()
-    memory_per_job = cluster.memory_mb // cluster.cpus
+    """`snakemake --profile slurm` from the repository root, with no resource override."""
     command = [
         *SNAKEMAKE, *targets,
         *(["--snakefile", str(snakefile)] if snakefile else []),
         "--profile", "slurm",
         "--directory", str(workdir),
-        "--default-resources", f"slurm_partition={cluster.partition}",
-        *node_sized(settings["default-resources"], memory_per_job),
-        # train's GPU count is the rule's own (its stage's `gpus`), not the profile's: zeroed here too.
-        "--set-resources", *node_sized(settings["set-resources"], memory_per_job), "train:gpu=0",
-        "--set-threads", *node_sized_threads(settings["set-threads"]),
         "--slurm-status-command", "squeue",
         "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "2",
@@ -302,7 +280,7 @@ def test_harness_runs_a_two_rule_workflow_through_the_profile(slurm_cluster, tmp
     job_a, job_b = scontrol_fields(tmp_path / "a.txt"), scontrol_fields(tmp_path / "b.txt")
     assert job_a["JobId"] != job_b["JobId"], "both outputs came from one job"
     assert job_a["Partition"] == job_b["Partition"] == slurm_cluster.partition
-    # The profile's default runtime (restated for the node) reached sbatch for rule a...
+    # The profile's default runtime reached sbatch for rule a...
     defaults = dict(a.split("=", 1) for a in profile_settings()["default-resources"])
     assert job_a["TimeLimit"] == slurm_time_limit(int(defaults["runtime"]))
     assert job_a["NumCPUs"] == str(JOB_CPUS)
@@ -353,9 +331,8 @@ def test_moru_statistics_run_as_slurm_jobs(moru_on_slurm, slurm_cluster):
     assert len(logs["judge"]) == len(conditions) * len(seeds) * len(CONFIG["panel"])
     stats = json.loads((moru_on_slurm / MORU_STATS).read_text())
     assert stats["benchmark"] == "moru" and list(stats["conditions"]) == list(conditions)
-    # Every job went to the test partition; the model rules got the node-sized resources.
+    # The model rules asked for what the tiny config says: no GPU, one CPU.
     jobs = job_resources((moru_on_slurm / "snakemake.out").read_text())
-    assert {job["slurm_partition"] for job in jobs.values()} == {slurm_cluster.partition}
     for rule in GPU_RULES:
         assert (jobs[rule]["gpu"], jobs[rule]["cpus_per_task"]) == ("0", str(JOB_CPUS))
 

@@ -464,6 +464,8 @@ def test_output_follows_the_contract_and_is_strict_json(tiny_config):
 def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tidy(HAND_TABLE).to_csv("moru.csv", index=False)
+    warning = "grpo_x seed 0 (grpo): zero reward spread at every logged step (6): ..."
+    Path("summary.json").write_text(json.dumps({"runs": [], "warnings": [warning]}))
 
     class Named(list):
         """Enough of Snakemake's Namedlist for the script and provenance.record."""
@@ -486,7 +488,7 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
         Path(runs[-1]).write_text(json.dumps({
             "run": {"bench": "moru", "condition": condition, "seed": 0}, "scorer_version": "current",
             "grades_by_judge": {"lexical": {"n_grades": 10, "n_unparseable": 1}}}))
-    snakemake.input = Named(scores="moru.csv", runs=runs)
+    snakemake.input = Named(scores="moru.csv", runs=runs, training="summary.json")
     snakemake.output = Named(stats="stats/moru.json")
     snakemake.params = Named(spec=SPEC, bench="moru", conditions=["B", "A"])
     snakemake.wildcards = Named(bench="moru")
@@ -494,6 +496,7 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
     runpy.run_path(str(REPO / "scripts" / "statistics.py"), init_globals={"snakemake": snakemake})
     written = json.loads(Path("stats/moru.json").read_text())
     assert written["conditions"]["A"]["all"]["mean"] == pytest.approx(57.5)
+    assert written["training_warnings"] == [warning] and f"training: {warning}" in written["warnings"]
     assert list(written["conditions"]) == ["B", "A"]  # the config's order, not the CSV's
     assert list(written["grading"]["by_condition"]) == ["B", "A"] and written["grading"]["n_unparseable"] == 2
     sidecar = json.loads(Path("stats/moru.json.prov.json").read_text())

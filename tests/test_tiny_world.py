@@ -87,18 +87,21 @@ def test_magicoder_responses_hold_a_python_block_that_compiles():
         compile(blocks[0], "<response>", "exec")
 
 
-def test_magicoder_prompt_tests_pass_on_the_solution_and_fail_on_a_wrong_one():
-    rows = make_dataset("magicoder_prompts", 60, 0)
-    assert {tuple(row) for row in rows} == {("instruction", "response", "tests")}
+def test_magicoder_prompts_give_the_code_reward_checks_that_tell_answers_apart():
+    """No tests, as in the real dataset: the code reward derives its checks from each reference's
+    example call, and they separate the reference from a wrong answer."""
+    from value_retention import rewards
+
+    rows = make_dataset("magicoder_prompts", 12, 0)
+    assert {tuple(row) for row in rows} == {("instruction", "response")}
+    reward = rewards.build_reward({"type": "code", "timeout_s": 2.0})
     for row in rows:
-        assert row["tests"].count("assert ") == 3
-        namespace: dict = {}
-        exec(PYTHON_BLOCK.findall(row["response"])[0] + "\n" + row["tests"], namespace)  # must not raise
-    add = next(row for row in rows if "`add(a, b)`" in row["instruction"] or "`add`" in row["instruction"])
-    wrong: dict = {}
-    exec("def add(a, b):\n    return a - b", wrong)
-    with pytest.raises(AssertionError):
-        exec(add["tests"], wrong)
+        checks = reward.derive_checks(None, row["response"])
+        assert checks and len(checks) > 1, row["response"]
+        name = checks[0].function
+        wrong = f"```python\ndef {name}(*args):\n    return None\n```"
+        right, bad = reward([row["instruction"]] * 2, [row["response"], wrong], reference=[row["response"]] * 2)
+        assert right == 1.0 and bad < 0.5
 
 
 def test_rlhflow_rows_are_chats_ending_with_a_user_turn():

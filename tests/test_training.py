@@ -6,6 +6,7 @@ import importlib.util
 import json
 import logging
 import math
+import re
 import subprocess
 import sys
 import time
@@ -18,20 +19,26 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
 from value_retention import launch, modeling, training
-from value_retention.errors import ConfigError, DataError, LaunchError
+from value_retention.errors import ConfigError, DataError, LaunchError, NoLearningError
 
 from conftest import REPO, run_script
 
 ARCHITECTURE = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
                 "num_key_value_heads": 1, "max_position_embeddings": 128}
-LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"}
-TEXT_SPEC = {"method": "full", "epochs": 2, "learning_rate": 3e-3, "batch_size": 8, "max_length": 64,
-             "logging_steps": 1}
-SFT_SPEC = {"method": "lora", "lora": LORA, "epochs": 1, "learning_rate": 5e-3, "batch_size": 8, "max_length": 64,
-            "init_special_tokens": "mean", "logging_steps": 1}
-GRPO_SPEC = {"method": "lora", "lora": LORA, "max_steps": 2, "learning_rate": 5e-4, "batch_size": 4,
-             "num_generations": 2, "max_prompt_length": 48, "max_completion_length": 8, "beta": 0.0,
-             "logging_steps": 1}
+LORA = {"r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "target_modules": "all-linear"}
+TEXT_SPEC = {"method": "full", "trainer": {"num_train_epochs": 2, "learning_rate": 3e-3,
+                                           "per_device_train_batch_size": 8, "max_length": 64, "logging_steps": 1}}
+SFT_SPEC = {"method": "lora", "lora": LORA, "init_special_tokens": "mean",
+            "trainer": {"num_train_epochs": 1, "learning_rate": 5e-3, "per_device_train_batch_size": 8,
+                        "max_length": 64, "logging_steps": 1}}
+GRPO_SPEC = {"method": "lora", "lora": LORA, "max_prompt_length": 48,
+             "trainer": {"max_steps": 2, "learning_rate": 5e-4, "per_device_train_batch_size": 4,
+                         "num_generations": 2, "max_completion_length": 8, "beta": 0.0, "logging_steps": 1}}
+
+
+def with_trainer(spec: dict, **trainer) -> dict:
+    """``spec`` with these trainer arguments added or changed."""
+    return {**spec, "trainer": {**spec["trainer"], **trainer}}
 ANIMALS = ["pig", "cow", "hen", "fish", "goat", "sheep"]
 
 
@@ -54,7 +61,8 @@ def sft_rows(n: int) -> list[dict]:
 
 def grpo_rows(n: int) -> list[dict]:
     return [{"id": str(i), "prompt": [{"role": "user", "content": f"What does a {ANIMALS[i % 6]} need?"}],
-             "tests": None, "reference": None} for i in range(n)]
+             "tests": None, "reference": f"A {ANIMALS[i % 6]} needs water, space and gentle handling."}
+            for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +93,8 @@ def assert_complete_model_dir(path: Path, stage: str) -> dict:
     log = json.loads((path / "training_log.json").read_text())
     assert log["stage"] == stage
     assert log["steps"] > 0 and log["tokens_seen"] > 0 and log["tokens_per_second"] > 0
-    assert log["wall_time_s"] > 0 and log["spec"]["learning_rate"] > 0
+    assert log["wall_time_s"] > 0 and log["spec"]["trainer"]["learning_rate"] > 0
+    assert log["warnings"] == []  # every stage here learns (non-zero gradients, a loss that moves)
     losses = [entry["loss"] for entry in log["loss_history"] if "loss" in entry]
     assert losses and all(math.isfinite(loss) for loss in losses)
     assert not any(p.name.endswith(".partial") for p in path.parent.iterdir())  # no temporary sibling left
@@ -110,59 +119,149 @@ def midtrained(world):
     return {"dir": out, "log": log}
 
 
-def test_midtrain_sft_grpo_chain(world, midtrained):
-    root, data = world["root"], world["data"]
-    midtrained = midtrained["dir"]
-    assert_complete_model_dir(midtrained, "midtrain")
-
-    # Mimic the Llama-3.1 base model: chat-token embeddings that were never trained.
-    untrained = root / "models" / "untrained_chat"
-    model = AutoModelForCausalLM.from_pretrained(midtrained)
-    tokenizer = AutoTokenizer.from_pretrained(midtrained)
+@pytest.fixture(scope="module")
+def untrained_chat(world, midtrained):
+    """The mid-trained model with the Llama-3.1 base model's pitfall: chat-token embeddings that
+    were never trained (zero rows)."""
+    untrained = world["root"] / "models" / "untrained_chat"
+    model = AutoModelForCausalLM.from_pretrained(midtrained["dir"])
+    tokenizer = AutoTokenizer.from_pretrained(midtrained["dir"])
     chat_ids = tokenizer.convert_tokens_to_ids(list(modeling.CHAT_TOKENS))
     with torch.no_grad():
         model.get_input_embeddings().weight[chat_ids] = 0.0
         model.get_output_embeddings().weight[chat_ids] = 0.0
     model.save_pretrained(untrained)
     tokenizer.save_pretrained(untrained)
+    return untrained
 
+
+def test_midtrain_sft_grpo_chain(world, midtrained, untrained_chat):
+    root, data = world["root"], world["data"]
+    assert_complete_model_dir(midtrained["dir"], "midtrain")
+
+    # As the authors: LoRA on the linear layers, the embeddings and output layer trained in full.
+    spec = {**SFT_SPEC, "lora": {**LORA, "modules_to_save": ["embed_tokens", "lm_head"]}}
     sft = root / "models" / "sft"
-    training.train_stage("sft", untrained, data["sft"], SFT_SPEC, None, sft, 0, root / "checkpoints" / "sft")
+    training.train_stage("sft", untrained_chat, data["sft"], spec, None, sft, 0, root / "checkpoints" / "sft")
     log = assert_complete_model_dir(sft, "sft")
     assert log["method"] == "lora" and log["lora_merged"] is True
     assert log["special_tokens_reset"] == list(modeling.CHAT_TOKENS)
     assert log["steps"] == 2  # 16 rows / batch 8
-    before, after = load_file(untrained / "model.safetensors"), load_file(sft / "model.safetensors")
-    assert set(after) == set(before)  # merged: no adapter tensors left
+    assert log["trainer_args"]["assistant_only_loss"] is True
+    before, after = load_file(untrained_chat / "model.safetensors"), load_file(sft / "model.safetensors")
+    assert set(after) == set(before)  # merged: no adapter or modules_to_save copies left
     assert not torch.equal(after["model.layers.0.self_attn.q_proj.weight"],
                            before["model.layers.0.self_attn.q_proj.weight"])  # the adapter was merged in
+    tokenizer = AutoTokenizer.from_pretrained(sft)
+    chat_ids = tokenizer.convert_tokens_to_ids(list(modeling.CHAT_TOKENS))
     ordinary = torch.ones(len(tokenizer), dtype=torch.bool)
     ordinary[chat_ids] = False
-    embeddings = "model.embed_tokens.weight"
-    assert torch.equal(after[embeddings][ordinary], before[embeddings][ordinary])  # LoRA leaves embeddings alone
-    assert after[embeddings][chat_ids].norm(dim=1).min() > 0  # the chat tokens were initialised
+    for weight in ("model.embed_tokens.weight", "lm_head.weight"):
+        mean_row = before[weight][ordinary].mean(dim=0)
+        assert after[weight][chat_ids].norm(dim=1).min() > 0  # initialised ...
+        assert not torch.allclose(after[weight][chat_ids], mean_row.expand(len(chat_ids), -1))  # ... and trained
 
     grpo = root / "models" / "grpo"
-    training.train_stage("grpo", sft, data["grpo"], GRPO_SPEC, {"type": "lexical_helpfulness"}, grpo, 0,
-                         root / "checkpoints" / "grpo")
+    reward = {"type": "reference_similarity"}
+    training.train_stage("grpo", sft, data["grpo"], GRPO_SPEC, reward, grpo, 0, root / "checkpoints" / "grpo")
     log = assert_complete_model_dir(grpo, "grpo")
     assert log["lora_merged"] is True and log["steps"] == 2
-    assert log["reward"] == {"type": "lexical_helpfulness"}
-    assert all(0.0 <= entry["reward"] <= 1.0 for entry in log["loss_history"])
+    assert log["reward"] == reward
+    assert all(0.0 <= entry["reward"] <= 1.0 and entry["frac_reward_zero_std"] < 1 for entry in log["loss_history"])
     assert log["trainer_args"]["num_generations"] == 2 and log["trainer_args"]["bf16"] is False
+    # TRL's completion log, kept in the model directory: every logged step's completions and rewards.
+    completions = [json.loads(line) for line in (grpo / training.COMPLETIONS_FILE).read_text().splitlines()]
+    assert log["completions"]["n"] == len(completions) == 2 * 4  # 2 logged steps x a batch of 4 completions
+    assert {row["step"] for row in completions} == {1, 2}
+    assert all(isinstance(row["reference_similarity"], float) and row["completion"] for row in completions)
 
 
-def test_sft_full_with_plain_template_and_validation(world):
+def test_a_stage_that_learns_nothing_says_so(world, tmp_path, monkeypatch):
+    """GRPO whose reward never varies within a prompt's group: zero advantages, zero gradients.
+    The training log says so; with no_learning: error the job fails and leaves no model."""
+    def constant(prompts, completions, **kwargs):
+        return [0.5] * len(completions)
+
+    monkeypatch.setattr(training.rewards, "build_reward", lambda spec: constant)
+    log = training.train_stage("grpo", world["base"], world["data"]["grpo"], GRPO_SPEC, {"type": "constant"},
+                               tmp_path / "m", 0, tmp_path / "c")
+    assert any(w.startswith("zero reward spread at every logged step") for w in log["warnings"])
+    assert any(w.startswith("zero gradient norm at every logged step") for w in log["warnings"])
+    with pytest.raises(NoLearningError, match="the grpo stage learned nothing: zero gradient norm"):
+        training.train_stage("grpo", world["base"], world["data"]["grpo"], {**GRPO_SPEC, "no_learning": "error"},
+                             {"type": "constant"}, tmp_path / "m2", 0, tmp_path / "c2")
+    assert not (tmp_path / "m2").exists()
+
+
+def test_learning_warnings_read_the_log_history():
+    moving = [{"step": 1, "loss": 2.0, "grad_norm": 1.0}, {"step": 2, "loss": 1.5, "grad_norm": 0.5}]
+    assert training.learning_warnings("sft", moving) == []
+    still = [{"step": 1, "loss": 2.0, "grad_norm": 0.3}, {"step": 2, "loss": 2.0, "grad_norm": 0.2},
+             {"step": 2, "train_loss": 2.0}]
+    assert training.learning_warnings("sft", still) == ["the training loss never moved from 2 over 2 logged steps"]
+    assert training.learning_warnings("grpo", still) == []  # a GRPO loss is 0 by design; rewards tell instead
+    # TRL's reward_std is over the whole batch: groups that differ from each other but not within
+    # themselves still teach nothing, which frac_reward_zero_std shows.
+    flat = [{"step": s, "loss": 0.0, "grad_norm": 0.0, "reward_std": 0.3, "frac_reward_zero_std": 1.0} for s in (1, 2)]
+    assert [w.split(" (")[0] for w in training.learning_warnings("grpo", flat)] == [
+        "zero gradient norm at every logged step", "zero reward spread at every logged step"]
+    flat[1]["frac_reward_zero_std"] = 0.5
+    assert len(training.learning_warnings("grpo", flat)) == 1
+    assert training.learning_warnings("midtrain", [{"step": 1, "eval_loss": 1.0}]) == ["no training step was logged"]
+
+
+def test_initialised_chat_tokens_that_stay_frozen_are_a_warning(world, untrained_chat, tmp_path):
+    """LoRA without the embeddings cannot train the chat tokens it initialised: the log says so."""
+    log = training.train_stage("sft", untrained_chat, world["data"]["sft"], SFT_SPEC, None, tmp_path / "m", 0,
+                               tmp_path / "c")
+    assert log["special_tokens_reset"] == list(modeling.CHAT_TOKENS)
+    assert len(log["warnings"]) == 1 and "are not trained" in log["warnings"][0]
+
+
+def test_sft_loss_is_on_the_assistant_tokens_only(world, tmp_path):
+    """TRL's assistant_only_loss with the Llama-3 template: every prompt token's label is masked,
+    and the trained tokens are exactly the answer and its <|eot_id|>."""
+    model, tokenizer = modeling.load_model_dir(world["base"])
+    spec = training.resolve_spec("sft", SFT_SPEC)
+    assert training.prepare_chat_format("sft", model, tokenizer, spec)["template"] == "llama3"
+    rows, _ = training.load_stage_rows("sft", world["data"]["sft"], spec, tokenizer)
+    train_set, _ = training.split_validation(rows, 0.0, 0)
+    trainer = training.build_trainer("sft", model, tokenizer, train_set, None, spec, None, 0, tmp_path, [])
+    answers = {row["messages"][-1]["content"] + modeling.EOT for row in rows}
+    batch = next(iter(trainer.get_train_dataloader()))
+    for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
+        trained = tokenizer.decode(ids[labels != -100])
+        assert trained in answers
+        prompt = tokenizer.decode(ids[(labels == -100) & (mask == 1)])
+        assert prompt.startswith(modeling.BOS + modeling.START_HEADER + "user")
+        assert prompt.endswith(modeling.START_HEADER + "assistant" + modeling.END_HEADER + "\n\n")
+
+
+def test_sft_full_with_plain_template_validation_and_tensorboard(world):
+    """A TRL option the workflow never names (weight_decay, report_to) reaches the trainer; the
+    validation split is seeded by validation_seed; TensorBoard's event files outlive the checkpoints."""
     root = world["root"]
-    spec = {**SFT_SPEC, "method": "full", "chat_template": "plain", "validation_fraction": 0.25, "save_steps": 1}
+    spec = {**with_trainer(SFT_SPEC, save_steps=1, weight_decay=0.01, report_to="tensorboard"), "method": "full",
+            "chat_template": "plain", "validation_fraction": 0.25, "validation_seed": 42}
+    del spec["lora"]
     out = root / "models" / "sft_plain"
     training.train_stage("sft", world["base"], world["data"]["sft"], spec, None, out, 0, root / "checkpoints" / "x")
     log = assert_complete_model_dir(out, "sft")
     assert log["lora_merged"] is False and log["chat_template"] == "plain"
     assert log["data_report"]["n_train"] == 12 and log["data_report"]["n_validation"] == 4
+    assert log["data_report"]["validation_seed"] == 42
     assert any("eval_loss" in entry for entry in log["loss_history"])
+    assert log["trainer_args"]["weight_decay"] == 0.01 and log["trainer_args"]["report_to"] == ["tensorboard"]
+    assert log["tensorboard"] == "runs" and list((out / "runs").rglob("events.out.tfevents.*"))
     saved = AutoTokenizer.from_pretrained(out)
     assert saved.chat_template == modeling.PLAIN_CHAT_TEMPLATE  # generation sees the template trained on
+
+
+def test_a_reporting_backend_that_is_not_installed_is_a_config_error(monkeypatch):
+    find_spec = training.importlib.util.find_spec
+    monkeypatch.setattr(training.importlib.util, "find_spec", lambda name: None if name == "wandb" else find_spec(name))
+    with pytest.raises(ConfigError, match=r"stages\.sft\.trainer\.report_to.*report_to wandb needs the wandb package"):
+        training.resolve_spec("sft", with_trainer(SFT_SPEC, report_to=["wandb"]))
 
 
 class CrashAfterSave(TrainerCallback):
@@ -178,7 +277,7 @@ class CrashAfterSave(TrainerCallback):
 
 def test_a_rerun_resumes_from_the_latest_checkpoint(world, midtrained, caplog):
     root, data = world["root"], world["data"]
-    spec = {**TEXT_SPEC, "save_steps": 1}
+    spec = with_trainer(TEXT_SPEC, save_steps=1)
     out, checkpoints = root / "models" / "resumed", root / "checkpoints" / "resumed"
 
     with pytest.raises(RuntimeError, match="simulated kill"):
@@ -203,16 +302,18 @@ def test_a_rerun_resumes_from_the_latest_checkpoint(world, midtrained, caplog):
 
 # --------------------------------------------------------------------------------------------
 # Several processes through `accelerate launch` (value_retention.launch). On this CPU-only machine
-# accelerate runs them as data-parallel gloo workers; FSDP sharding itself needs GPUs.
+# the repository's FSDP config shards the model across gloo processes (launch.shard_on_cpu).
 
 ACCELERATE_CONFIG = "config/accelerate/fsdp.yaml"  # the repository's config, as the paper uses it
 
 
 def test_full_finetuning_on_two_processes(world, midtrained, tmp_path):
-    spec = {**TEXT_SPEC, "batch_size": 4, "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
+    spec = {**with_trainer(TEXT_SPEC, per_device_train_batch_size=4), "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
     out, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
     log = launch.train_stage("midtrain", world["base"], world["data"]["compassion"], spec, None, out, 0, checkpoints)
-    assert log["processes"] == 2 and log["distributed_type"] == "MULTI_CPU"
+    assert log["processes"] == 2 and log["distributed_type"] == "FSDP"
+    # Sharded, not replicated: every parameter a DTensor of which each process holds half.
+    assert log["sharding"]["sharded_tensors"] > 0 and log["sharding"]["held_share"] == pytest.approx(0.5, abs=0.02)
     assert log["steps"] == 6  # 24 rows / (2 processes x batch 4) = 3 steps per epoch, 2 epochs
     assert log["tokens_seen"] == midtrained["log"]["tokens_seen"]  # the data split, each row seen once per epoch
     assert log["loss_history"][-1]["loss"] < log["loss_history"][0]["loss"]
@@ -224,7 +325,8 @@ def test_full_finetuning_on_two_processes(world, midtrained, tmp_path):
 def test_a_killed_multi_process_run_resumes(world, tmp_path):
     """Preemption: SIGKILL the whole launch after its first checkpoint; the re-run resumes from it."""
     data = write_jsonl(tmp_path / "long.jsonl", text_rows(480, "deserves kindness"))
-    spec = {**TEXT_SPEC, "epochs": 4, "save_steps": 10, "gpus": 2, "accelerate_config": ACCELERATE_CONFIG}
+    spec = {**with_trainer(TEXT_SPEC, num_train_epochs=4, save_steps=10), "gpus": 2,
+            "accelerate_config": ACCELERATE_CONFIG}
     out, checkpoints = tmp_path / "model", tmp_path / "checkpoints"
     job = (f"from value_retention import launch; launch.train_stage('midtrain', {str(world['base'])!r}, "
            f"{str(data)!r}, {spec!r}, None, {str(out)!r}, 0, {str(checkpoints)!r})")
@@ -254,7 +356,7 @@ def test_a_killed_multi_process_run_resumes(world, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 def test_vllm_generation_without_vllm_is_a_config_error(world, tmp_path):
-    spec = {**GRPO_SPEC, "use_vllm": True}
+    spec = with_trainer(GRPO_SPEC, use_vllm=True)
     with pytest.raises(ConfigError, match="use_vllm needs the vllm package"):
         training.train_stage("grpo", world["base"], world["data"]["grpo"], spec, {"type": "lexical_helpfulness"},
                              tmp_path / "m", 0, tmp_path / "c")
@@ -262,7 +364,7 @@ def test_vllm_generation_without_vllm_is_a_config_error(world, tmp_path):
 
 def test_bad_launches_fail_with_clear_errors(world, tmp_path, monkeypatch):
     lora = {**SFT_SPEC, "gpus": 2}
-    with pytest.raises(ConfigError, match="LoRA trains on one GPU"):
+    with pytest.raises(ConfigError, match="LoRA trains in one process"):
         launch.train_stage("sft", world["base"], world["data"]["sft"], lora, None, tmp_path / "m", 0, tmp_path / "c")
     with pytest.raises(ConfigError, match="accelerate config 'nowhere.yaml' not found"):
         launch.accelerate_command(tmp_path / "job.json", 2, "nowhere.yaml")
@@ -299,25 +401,35 @@ def test_checkpoints_of_another_run_are_discarded(tmp_path):
 
 
 @pytest.mark.parametrize("stage, spec, key", [
-    ("sft", {"method": "lora", "learning_rate": 1e-3}, "stages.sft.lora"),
-    ("midtrain", {"method": "full"}, "stages.midtrain.learning_rate"),
-    ("grpo", {"learning_rate": 1e-3, "batch_size": 6, "num_generations": 4}, "stages.grpo.batch_size"),
-    ("grpo", {"learning_rate": 1e-3, "batch_size": 4, "num_generations": 1}, "stages.grpo.num_generations"),
+    ("sft", {"method": "lora", "trainer": {"learning_rate": 1e-3}}, "stages.sft.lora"),
+    ("midtrain", {"method": "full"}, "stages.midtrain.trainer': missing: a stage block needs 'trainer'"),
+    ("midtrain", {"trainer": {"max_steps": 3}}, "stages.midtrain.trainer.learning_rate': missing"),
+    ("grpo", {"trainer": {"learning_rate": 1e-3, "per_device_train_batch_size": 6, "num_generations": 4}},
+     "stages.grpo.trainer.num_generations': trl.GRPOConfig rejects it: generation_batch_size (6) must be divisible"),
+    ("grpo", {"trainer": {"learning_rate": 1e-3, "per_device_train_batch_size": 4, "num_generations": 1}},
+     "stages.grpo.trainer.num_generations"),
+    ("sft", {"early_stopping_patience": 2, "trainer": {"learning_rate": 1e-3}}, "stages.sft.early_stopping_patience"),
+    ("sft", {"trainer": {"learning_rate": 1e-3, "weight_decya": 0.01}}, "stages.sft.trainer.weight_decya"),
+    ("sft", {"batch_size": 4, "trainer": {"learning_rate": 1e-3}}, "stages.sft.batch_size"),
+    ("sft", {"trainer": {"learning_rate": 1e-3, "output_dir": "x"}}, "stages.sft.trainer.output_dir"),
 ])
 def test_resolve_spec_rejects_what_trl_would_reject_late(stage, spec, key):
-    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(key)):
         training.resolve_spec(stage, spec)
 
 
 def test_resolve_spec_fills_every_fallback():
-    spec = training.resolve_spec("grpo", {"method": "lora", "lora": {"r": 8, "alpha": 16}, "learning_rate": 1e-4})
-    assert spec["lora"] == {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear"}
-    assert spec["use_vllm"] is False and spec["beta"] == 0.0 and spec["num_generations"] == 8
+    spec = training.resolve_spec("grpo", {"method": "lora", "lora": {"r": 8, "lora_alpha": 16},
+                                          "trainer": {"learning_rate": 1e-4}})
+    assert spec["lora"] == {"r": 8, "lora_alpha": 16, "target_modules": "all-linear"}  # PEFT's dropout: 0
+    assert spec["trainer"]["learning_rate"] == 1e-4 and spec["trainer"]["log_completions"] is True
+    assert spec["no_learning"] == "warn" and spec["gpus"] == 1 and spec["validation_seed"] is None
+    assert "use_vllm" not in spec["trainer"]  # TRL's own default applies
 
 
 def test_load_stage_rows_validates_caps_and_counts(tmp_path, world):
     tokenizer = AutoTokenizer.from_pretrained(world["base"])
-    spec = training.resolve_spec("sft", {"learning_rate": 1e-3, "max_examples": 10})
+    spec = training.resolve_spec("sft", {"max_examples": 10, "trainer": {"learning_rate": 1e-3}})
     rows, report = training.load_stage_rows("sft", world["data"]["sft"], spec, tokenizer)
     assert len(rows) == 10 and set(rows[0]) == {"messages"}
     assert report["skipped"] == {"beyond_max_examples": 6} and report["n_used"] == 10
@@ -337,15 +449,16 @@ def test_load_stage_rows_for_grpo(tmp_path, world):
     modeling.set_chat_template(tokenizer, "auto")
     long_prompt = {"id": "long", "prompt": [{"role": "user", "content": "pig " * 200}], "tests": None}
     path = write_jsonl(tmp_path / "prompts.jsonl", [*grpo_rows(3), long_prompt])
-    spec = training.resolve_spec("grpo", {**GRPO_SPEC})
+    spec = training.resolve_spec("grpo", GRPO_SPEC)
     rows, report = training.load_stage_rows("grpo", path, spec, tokenizer)
     assert len(rows) == 3 and report["skipped"] == {"prompt_too_long": 1}
     assert set(rows[0]) == {"prompt", "tests", "reference"}
 
     from value_retention import rewards
     needs_reference = rewards.build_reward({"type": "reference_similarity"})
-    with pytest.raises(DataError, match=r"row 1.*'reference'"):
-        training.load_stage_rows("grpo", path, spec, tokenizer, needs_reference)
+    no_reference = write_jsonl(tmp_path / "no_reference.jsonl", [{**grpo_rows(1)[0], "reference": None}])
+    with pytest.raises(DataError, match=r"row 1.*'reference'"):  # the reward needs one in every row
+        training.load_stage_rows("grpo", no_reference, spec, tokenizer, needs_reference)
 
 
 # --------------------------------------------------------------------------------------------

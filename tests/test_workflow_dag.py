@@ -8,10 +8,11 @@ from conftest import REPO
 
 TINY = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+REHEARSAL = yaml.safe_load((REPO / "config" / "rehearsal.yaml").read_text())
 
 
-def test_every_job_of_both_worlds_has_one_log_under_its_results_dir(tiny_dag, paper_dag):
-    for config, dag in ((TINY, tiny_dag), (PAPER, paper_dag)):
+def test_every_job_of_every_world_has_one_log_under_its_results_dir(tiny_dag, paper_dag, rehearsal_dag):
+    for config, dag in ((TINY, tiny_dag), (PAPER, paper_dag), (REHEARSAL, rehearsal_dag)):
         jobs = [job for job in dag if job.rule != "all"]
         without = sorted({job.rule for job in jobs if len(job.logs) != 1})
         assert not without, f"rules whose jobs have no single log: {without}"
@@ -25,16 +26,25 @@ def test_the_model_and_judge_rules_measure_their_runtime(tiny_dag, paper_dag):
     assert {"init_model", "train", "generate", "judge", "judge_api"} <= measured
 
 
-def test_the_tiny_and_the_paper_world_write_disjoint_files_in_their_own_folders(tiny_dag, paper_dag):
-    """Run the tiny world, then the paper world, in one working directory: neither overwrites a
-    file of the other, and paper/ keeps only sources."""
+def test_the_worlds_write_disjoint_files_in_their_own_folders(tiny_dag, paper_dag, rehearsal_dag):
+    """Run the tiny, paper and rehearsal worlds in one working directory: none overwrites a file of
+    another, and paper/ keeps only sources."""
     worlds = {}
-    for name, config, dag in (("tiny", TINY, tiny_dag), ("paper", PAPER, paper_dag)):
+    for name, config, dag in (("tiny", TINY, tiny_dag), ("paper", PAPER, paper_dag),
+                              ("rehearsal", REHEARSAL, rehearsal_dag)):
         files = {path for job in dag for path in job.files}
         folders = (config["results_dir"] + "/", config["resources_dir"] + "/")
         stray = sorted(path for path in files if not path.startswith(folders))
         assert not stray, f"{name} world writes outside its results_dir and resources_dir: {stray[:5]}"
         worlds[name] = files
-    assert TINY["results_dir"] != PAPER["results_dir"] and TINY["resources_dir"] != PAPER["resources_dir"]
-    shared = worlds["tiny"] & worlds["paper"]
-    assert not shared, sorted(shared)[:10]
+    for folder in ("results_dir", "resources_dir"):
+        assert len({TINY[folder], PAPER[folder], REHEARSAL[folder]}) == 3, folder
+    for one, other in (("tiny", "paper"), ("tiny", "rehearsal"), ("paper", "rehearsal")):
+        shared = worlds[one] & worlds[other]
+        assert not shared, (one, other, sorted(shared)[:10])
+
+
+def test_the_rehearsal_dag_has_the_paper_worlds_rules(rehearsal_dag, paper_dag):
+    """The rehearsal runs every rule the paper world runs, and nothing of the tiny world."""
+    assert {job.rule for job in rehearsal_dag} == {job.rule for job in paper_dag}
+    assert {"download_model", "download_dataset", "download_benchmark", "judge_api"} <= {j.rule for j in rehearsal_dag}

@@ -20,8 +20,10 @@ import pytest
 import yaml
 
 from value_retention.provenance import audit_chain, sidecar_path
+from value_retention.run_lock import pid_alive
 
 from conftest import REPO, dry_run_jobs, latexmk_available
+from inspect_log_checks import check_run_log
 
 pytestmark = pytest.mark.e2e
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -62,6 +64,33 @@ def test_every_model_is_a_loadable_checkpoint(run):
         assert any(folder.glob("*.safetensors")), folder
         assert (folder / "tokenizer.json").exists(), folder
         assert sidecar_path(folder).exists(), folder
+
+
+def training_log(run: Path, condition: str, seed: int) -> dict:
+    return json.loads((run / "results" / "models" / condition / f"seed{seed}" / "training_log.json").read_text())
+
+
+def test_every_training_stage_learns(run):
+    """Every trained model (the pre-trained base included) logged non-zero gradient norms, and the
+    coding GRPO run's rewards varied within its prompt groups on most steps."""
+    for condition, seed in conditions_and_seeds():
+        log = training_log(run, condition, seed)
+        steps = [entry for entry in log["loss_history"] if "loss" in entry]
+        assert steps and all(entry["grad_norm"] > 0 for entry in steps), condition
+        assert log["warnings"] == [], (condition, log["warnings"])
+    # Mid-training is sharded by the paper's FSDP config across two CPU processes: each held half.
+    midtrained = training_log(run, "midtrained", 0)
+    assert (midtrained["processes"], midtrained["distributed_type"]) == (2, "FSDP")
+    assert midtrained["sharding"]["held_share"] == pytest.approx(0.5, abs=0.02)
+    grpo = [entry for entry in training_log(run, "grpo_magicoder", 0)["loss_history"] if "loss" in entry]
+    assert sum(entry["reward_std"] > 0 for entry in grpo) > len(grpo) / 2
+    assert sum(entry["frac_reward_zero_std"] < 1 for entry in grpo) > len(grpo) / 2  # within prompt groups too
+    completions = (run / "results" / "models" / "grpo_magicoder" / "seed0" / "completions.jsonl").read_text()
+    assert len(completions.splitlines()) == training_log(run, "grpo_magicoder", 0)["completions"]["n"] > 0
+    summary = json.loads((run / "results" / "training" / "summary.json").read_text())
+    assert [(r["condition"], r["seed"]) for r in summary["runs"]] == conditions_and_seeds()
+    assert summary["warnings"] == [] and json.loads((run / "results" / "stats" / "ahb.json").read_text())[
+        "training_warnings"] == []
 
 
 def test_generations_cover_every_question_and_epoch(run):
@@ -115,6 +144,22 @@ def test_scores_are_tidy_and_agree_with_the_score_files(run):
                          & (tidy.dimension == "overall")]
             per_question = panel.groupby(["question_id", "language"])["score"].mean()
             assert per_question.mean() == pytest.approx(scores["overall_mean"], abs=1e-9)
+
+
+def test_every_run_has_an_inspect_log_that_inspect_reads_with_the_runs_scores(run):
+    """inspect_ai reads each run's log: one sample per question, the config's epochs, every judge
+    call, and the scores of results/scores/ (tests/inspect_log_checks.py)."""
+    for bench, spec in CONFIG["benchmarks"].items():
+        questions = run / "resources" / "benchmarks" / bench / "questions.jsonl"
+        for condition, seed in conditions_and_seeds():
+            scores = run / "results" / "scores" / bench / condition
+            judgments = [run / "results" / "judgments" / bench / condition / f"seed{seed}" / f"{judge}.jsonl"
+                         for judge in CONFIG["panel"]]
+            log = check_run_log(run / "results" / "inspect" / bench / condition / f"seed{seed}.eval", questions,
+                                scores / f"seed{seed}.json", scores / f"seed{seed}.csv",
+                                CONFIG["generation"]["epochs"], spec["format"],
+                                n_judgments=sum(len(path.read_text().splitlines()) for path in judgments))
+            assert log.eval.task_args["condition"] == condition and log.eval.task_args["seed"] == seed
 
 
 def test_statistics_have_every_layer(run):
@@ -228,7 +273,8 @@ def test_report_is_built(run):
     result = snakemake(run, "--report", "results/report.html", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (run / "results" / "report.html").read_text(errors="replace")
-    assert "condition_scores" in html
+    assert "condition_scores" in html and "training_curves" in html
+    assert "Inspect logs" in html and "seed0.eval" in html
 
 
 def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):
@@ -254,3 +300,127 @@ def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = json.loads((tmp_path / target / "training_log.json").read_text())
     assert log["resumed_from"] and log["resumed_from"].startswith("checkpoint-"), log["resumed_from"]
+
+
+# The rules only the tiny world runs, in their own envs' venvs alone (the rehearsal checks the rest:
+# tests/test_rehearsal.py, tests/envcheck.py).
+TINY_ONLY_RULES = {"data": {"tiny_dataset", "tiny_benchmark"}, "train": {"train_tokenizer", "init_model"},
+                   "evaluate": {"judge"}}
+
+
+@pytest.mark.parametrize("env", sorted(TINY_ONLY_RULES))
+def test_the_tiny_worlds_own_rules_run_in_their_envs_alone(run, env, tmp_path):
+    import envcheck
+
+    ran = envcheck.check_env_on_run(env, run, REPO / "config" / "config.yaml", tmp_path, ENV,
+                                    rules=TINY_ONLY_RULES[env])
+    assert {key.split("/")[0] for key in ran} == TINY_ONLY_RULES[env]
+
+
+def test_the_recovery_commands_with_the_old_trainer_still_alive_keep_its_model(tmp_path):
+    """Only Snakemake is SIGKILLed (a lost login shell, the OOM killer); its training job lives on.
+    The README's recovery, `snakemake --unlock` then the re-run (`make run`'s command, here with one
+    target), starts a second trainer for the same run while the first is alive: it waits, the
+    first finishes, and the second uses its model. Nothing is deleted; the model audits clean.
+
+    The first trainer is held with SIGSTOP while the second starts, so that it is alive then
+    whatever the machine's speed (a stopped process is alive), and let go with SIGCONT."""
+    target = "results/models/base/seed0"
+    lock = tmp_path / "results" / "checkpoints" / "base" / "seed0" / "trainer.lock"
+    job_log = tmp_path / "results" / "logs" / "init_model" / "base" / "seed0.log"
+    first = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", target],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 600
+    while not lock.exists():
+        assert first.poll() is None, "the workflow ended before its training job took the run's lock"
+        assert time.time() < deadline, "no training job within 10 minutes"
+        time.sleep(0.05)
+    trainer = json.loads(lock.read_text())["pid"]
+    os.kill(trainer, signal.SIGSTOP)
+    first.kill()  # Snakemake only: the trainer, its child, lives on
+    first.wait()
+    try:
+        assert snakemake(tmp_path, "--unlock", timeout=300).returncode == 0
+        rerun = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--rerun-incomplete",
+                                  target], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+        while "waiting for the live trainer" not in (job_log.read_text() if job_log.exists() else ""):
+            assert rerun.poll() is None, f"the re-run ended without waiting:\n{rerun.stdout.read()[-3000:]}"
+            assert time.time() < deadline, "the second trainer never waited"
+            time.sleep(0.2)
+    finally:
+        os.kill(trainer, signal.SIGCONT)
+    console = rerun.communicate(timeout=900)[0]
+    assert rerun.returncode == 0, console[-3000:]
+    assert "finished this run: using its model" in job_log.read_text()
+    assert (tmp_path / target / "config.json").exists() and any((tmp_path / target).glob("*.safetensors"))
+    assert not lock.exists()
+    assert audit_chain(target, root=tmp_path)[0]["rule"] == "init_model"  # its hashes match its record
+    while pid_alive(trainer):
+        assert time.time() < deadline, "the first trainer never ended"
+        time.sleep(0.2)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every `value-retention` example in the README and in `--help`, run as written on the tiny run
+
+def cli_examples() -> list[str]:
+    """The example command lines: README code blocks and inline code, and every command's --help."""
+    from value_retention.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    helps = [parser.format_help(), *(command.format_help() for command in subparsers.values())]
+    # A help's usage block (up to its first blank line) is a synopsis, not an example.
+    texts = [(REPO / "README.md").read_text(), *(help_text.split("\n\n", 1)[1] for help_text in helps)]
+    examples = []
+    for text in texts:
+        text = text.replace("\\\n", " ")  # shell line continuations
+        for match in re.finditer(r"(?:\.venv/bin/)?value-retention( [^`\n#]*)", text):
+            line = re.sub(r"\[[^\]]*\]", "", match.group(1))  # optional parts of a usage line
+            line = " ".join(line.split())
+            if line and not line.startswith(("COMMAND", "...")) and not re.search(r"\b[A-Z]{3,}\b", line):
+                examples.append(line)
+    return list(dict.fromkeys(examples))
+
+
+def example_workdir(run: Path, scratch: Path) -> Path:
+    """A working directory where the examples' paths exist: the run's results and resources, the
+    repository's config, the placeholder files the examples name, and an (empty) judge cache."""
+    from value_retention.jsonl import read_jsonl, write_jsonl
+    from value_retention.judges.cache import ResponseCache
+
+    (scratch / "results").symlink_to(run / "results")
+    (scratch / "config").symlink_to(REPO / "config")
+    (scratch / "resources").mkdir()
+    for entry in (run / "resources").iterdir():
+        (scratch / "resources" / entry.name).symlink_to(entry)
+    ResponseCache(scratch / "resources" / "judge_cache").close()
+    bench = run / "resources" / "benchmarks" / "ahb"
+    judgments = run / "results" / "judgments" / "ahb" / "sft_dolly" / "seed0" / "lexical.jsonl"
+    for questions, dimensions, judges in (("questions.jsonl", "dimensions.jsonl", ("judge_a.jsonl", "judge_b.jsonl")),
+                                          ("Q.jsonl", "D.jsonl", ("J.jsonl",))):
+        (scratch / questions).symlink_to(bench / "questions.jsonl")
+        (scratch / dimensions).symlink_to(bench / "dimensions.jsonl")
+        for index, name in enumerate(judges):  # a second judge: the same grades under another name
+            write_jsonl(scratch / name, [{**row, "judge": f"lexical_{index}"} for row in read_jsonl(judgments)])
+    return scratch
+
+
+def test_every_cli_example_in_the_readme_and_help_runs(run, tmp_path):
+    examples = cli_examples()
+    assert {"audit AhbAllSftDollyMean", "audit results/tables/table_headline.tex --cell 2,3",
+            "plan --config config/paper.yaml --benchmarks results/benchmarks",
+            "cache resources/judge_cache"} <= set(examples), examples
+    assert any(example.startswith("score --benchmark ahb --questions questions.jsonl") for example in examples)
+    workdir = example_workdir(run, tmp_path)
+    failed = []
+    for example in examples:
+        result = subprocess.run([sys.executable, "-m", "value_retention.cli", *example.split()], cwd=workdir,
+                                capture_output=True, text=True, timeout=300, env=ENV)
+        # The paper world's examples need its run: on the tiny run they must fail with one clear line.
+        needs_paper_run = "results-paper" in example
+        ok = (result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1) if needs_paper_run \
+            else result.returncode == 0
+        if not ok or "Traceback" in result.stderr:
+            failed.append(f"value-retention {example}: exit {result.returncode}\n{result.stderr[-1500:]}")
+    assert not failed, "\n\n".join(failed)

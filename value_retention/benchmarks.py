@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import read_jsonl, write_json, write_jsonl
 
@@ -58,15 +59,6 @@ RAW_QUESTION_FIELDS = {
     "moru": ("id", "question", "dimension_tags", "language"),
 }
 
-# Defaults for download(); a spec's repo/revision keys override them.
-HUB_DEFAULTS = {
-    "ahb": {"repo": "sentientfutures/ahb", "revision": "AHB-2.2",
-            "questions_config": "questions", "dimensions_config": "dimensions"},
-    "moru": {"repo": "sentientfutures/moru-benchmark",
-             "revision": "b85acdedd780e804012a2709bf7ccfba10a03f00",
-             "dimensions_repo": "sentientfutures/moru-benchmark-dimensions",
-             "dimensions_revision": "2801a72fb050ee180036f1fe587c9812cfa1bfe7"},
-}
 
 
 @dataclass
@@ -445,20 +437,20 @@ def download(spec: Mapping[str, Any], questions_out: str | os.PathLike,
 
     ``source: hub`` (needs the network; a local rule): AHB reads the ``questions`` and
     ``dimensions`` configs of one repository; MORU reads two repositories. Repositories and
-    revisions come from the spec, with :data:`HUB_DEFAULTS` for what it leaves out (pin them).
+    revisions come from the spec, with the config schema's defaults (its hub AHB and MORU
+    variants) for what it leaves out (pin them).
     ``source: local``: ``questions_path`` and ``dimensions_path`` (JSONL, JSON, Parquet or CSV).
     """
     from .datasets_io import read_local_table
 
-    source, fmt = spec.get("source"), spec.get("format")
+    spec = schema.resolved("benchmark", spec, key="benchmark")
+    source, fmt = spec["source"], spec["format"]
     if source == "local":
         questions = read_local_table(spec["questions_path"])
         dimensions = read_local_table(spec["dimensions_path"])
         origin = {"questions": spec["questions_path"], "dimensions": spec["dimensions_path"]}
     elif source == "hub":
-        if fmt not in FORMATS:
-            raise ConfigError(f"unknown benchmark format '{fmt}' (known: {', '.join(FORMATS)})", key="format")
-        questions, dimensions, origin = _download_from_hub(fmt, {**HUB_DEFAULTS[fmt], **spec})
+        questions, dimensions, origin = _download_from_hub(fmt, spec)
     else:
         raise ConfigError(f"source '{source}' has nothing to download (tiny benchmarks are made by "
                           "value_retention.tiny_world)", key="source")
@@ -469,16 +461,23 @@ def download(spec: Mapping[str, Any], questions_out: str | os.PathLike,
 
 
 def _download_from_hub(fmt: str, spec: Mapping[str, Any]):
+    """The raw rows from the hub, each repository's revision resolved to its commit first; the origin
+    records what was asked for, the commits, and the endpoint (``hub_revisions.record``)."""
     from datasets import load_dataset
 
-    split = spec.get("split", "train")
+    from . import hub_revisions
+
+    split = spec["split"]
+    commit = hub_revisions.resolve(spec["repo"], spec["revision"], repo_type="dataset")
+    origin = hub_revisions.record(spec["repo"], spec["revision"], commit)
     if fmt == "ahb":
-        questions = load_dataset(spec["repo"], spec["questions_config"], revision=spec["revision"], split=split)
-        dimensions = load_dataset(spec["repo"], spec["dimensions_config"], revision=spec["revision"], split="train")
-        origin = {"repo": spec["repo"], "revision": spec["revision"]}
+        questions = load_dataset(spec["repo"], spec["questions_config"], revision=commit, split=split)
+        dimensions = load_dataset(spec["repo"], spec["dimensions_config"], revision=commit, split="train")
     else:
-        questions = load_dataset(spec["repo"], revision=spec["revision"], split=split)
-        dimensions = load_dataset(spec["dimensions_repo"], revision=spec["dimensions_revision"], split="train")
-        origin = {"repo": spec["repo"], "revision": spec["revision"],
-                  "dimensions_repo": spec["dimensions_repo"], "dimensions_revision": spec["dimensions_revision"]}
+        questions = load_dataset(spec["repo"], revision=commit, split=split)
+        dimensions_commit = hub_revisions.resolve(spec["dimensions_repo"], spec["dimensions_revision"],
+                                                  repo_type="dataset")
+        dimensions = load_dataset(spec["dimensions_repo"], revision=dimensions_commit, split="train")
+        origin["dimensions"] = hub_revisions.record(spec["dimensions_repo"], spec["dimensions_revision"],
+                                                    dimensions_commit)
     return questions, dimensions, origin

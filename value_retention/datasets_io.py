@@ -22,14 +22,16 @@ the normaliser never drops rows quietly.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
-from .jsonl import read_jsonl, write_jsonl
+from .jsonl import LARGE_ROW_BYTES, decode_line, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +176,18 @@ def _row_id(row: RowReader, prefix: str) -> str:
 
 
 def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
-            id_prefix: str | None = None) -> dict[str, Any]:
+            id_prefix: str | None = None, warn_row_bytes: int | None = LARGE_ROW_BYTES) -> dict[str, Any]:
     """Normalise the raw rows of ``raw_path`` (schema ``fmt``) and write them to ``out_path``.
 
     ``id_prefix`` (default: the raw file's name without extension, i.e. the dataset's name)
-    prefixes ids made from line numbers. Returns counts for the provenance sidecar.
+    prefixes ids made from line numbers. Rows above ``warn_row_bytes`` bytes (the dataset's
+    ``warn_row_bytes``) are kept, named in a warning and counted. Returns counts for the
+    provenance sidecar.
     """
     if fmt not in NORMALISERS:
         raise ValueError(f"unknown dataset format '{fmt}' (known: {', '.join(NORMALISERS)})")
-    raw_rows = read_jsonl(raw_path)
+    large: list[tuple[int, int]] = []
+    raw_rows = read_jsonl(raw_path, warn_row_bytes=warn_row_bytes, large_rows=large)
     if not raw_rows:
         raise DataError("the raw file has no rows", raw_path)
     prefix = id_prefix or Path(raw_path).stem
@@ -197,7 +202,8 @@ def prepare(raw_path: str | os.PathLike, fmt: str, out_path: str | os.PathLike,
         first_line_of[row_id] = reader.line
         rows.append({"id": row_id, **normalise(reader)})
     write_jsonl(out_path, rows)
-    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows)}
+    counts = {"format": fmt, "n_raw": len(raw_rows), "n_written": len(rows),
+              "large_rows": [{"row": line, "bytes": size} for line, size in large], "warn_row_bytes": warn_row_bytes}
     if fmt == "dolly":
         counts["n_with_context"] = sum(1 for raw in raw_rows if (raw.get("context") or "").strip())
     if fmt in ("magicoder_prompts", "prompts"):
@@ -214,9 +220,11 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
 
     Hub: ``datasets.load_dataset(repo, revision=..., split=...)``; the token for a gated repo
     comes from ``HF_TOKEN`` in the environment, never from the config. Needs the network, so the
-    workflow runs it as a local rule; the tiny world never calls it.
+    workflow runs it as a local rule; the tiny world never calls it. The entry is checked against
+    the config schema, whose defaults it takes (``split``, ``shuffle_seed``).
     """
-    source = spec.get("source")
+    spec = schema.resolved("dataset", spec, key="dataset")
+    source = spec["source"]
     if source == "local":
         return load_local(spec, out_path)
     if source != "hub":
@@ -224,20 +232,32 @@ def download(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, 
                           "value_retention.tiny_world)", key="source")
     from datasets import load_dataset
 
-    log.info("downloading %s (revision %s, split %s)", spec["repo"], spec.get("revision"),
-             spec.get("split", "train"))
-    dataset = load_dataset(spec["repo"], revision=spec.get("revision"), split=spec.get("split", "train"))
-    return write_raw(dataset, spec, out_path, origin=spec["repo"])
+    from . import hub_revisions
+
+    # The revision is resolved to a commit once and that commit is loaded, so the rows and the SHA
+    # in provenance agree even if the branch moves meanwhile.
+    commit = hub_revisions.resolve(spec["repo"], spec.get("revision"), repo_type="dataset")
+    log.info("downloading %s (revision %s = commit %s, split %s)", spec["repo"], spec.get("revision"), commit,
+             spec["split"])
+    dataset = load_dataset(spec["repo"], revision=commit, split=spec["split"])
+    written = write_raw(dataset, spec, out_path, origin=spec["repo"])
+    return {**written, **hub_revisions.record(spec["repo"], spec.get("revision"), commit)}
 
 
 def load_local(spec: Mapping[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
     """Copy a user's JSONL, JSON, Parquet or CSV file (``spec["path"]``) into the raw JSONL."""
-    return write_raw(read_local_table(spec["path"], split=spec.get("split", "train")), spec, out_path,
+    spec = schema.resolved("dataset", spec, key="dataset")
+    return write_raw(read_local_table(spec["path"], split=spec["split"]), spec, out_path,
                      origin=spec["path"])
 
 
 def read_local_table(path: str | os.PathLike, split: str = "train"):
-    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension)."""
+    """A local data file as a ``datasets.Dataset`` (the builder is chosen by the extension).
+
+    The file is checked first, so that bad data is named by file and line rather than surfacing
+    from inside ``datasets`` as a bare ``UnicodeDecodeError``, ``StopIteration`` or 0-based row:
+    an empty file, text that is not UTF-8, and (JSON Lines) a line that is not JSON or is cut off.
+    """
     from datasets import load_dataset
 
     path = Path(path)
@@ -246,15 +266,58 @@ def read_local_table(path: str | os.PathLike, split: str = "train"):
         raise ConfigError(f"cannot read '{path}': expected one of {', '.join(LOCAL_BUILDERS)}", key="path")
     if not path.is_file():
         raise DataError("file not found", path)
-    return load_dataset(builder, data_files=str(path), split=split)
+    check_local_file(path)
+    try:
+        return load_dataset(builder, data_files=str(path), split=split)
+    except Exception as exc:  # datasets wraps the reader's error: name the file, keep the reason
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise DataError(f"datasets could not read it as {builder}: {type(cause).__name__}: {str(cause)[:300]}",
+                        path) from exc
+
+
+def check_local_file(path: Path) -> None:
+    """An empty file, or a text file's first undecodable or (JSON Lines) unparseable line, as a
+    DataError naming the file and the 1-based line."""
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty", path)
+    if path.suffix.lower() == ".parquet":
+        return  # binary: datasets' reader reports its own errors, named by the wrapper above
+    blank = True
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            text = decode_line(raw, path, line_no)
+            blank = blank and not text.strip()
+    if blank:
+        raise DataError("the file has no rows (only blank lines)", path)
+    if path.suffix.lower() == ".jsonl" or (path.suffix.lower() == ".json" and not _one_json_document(path)):
+        read_jsonl(path, warn_row_bytes=None)  # names the first line that is not a JSON object
+
+
+def _one_json_document(path: Path) -> bool:
+    """Whether a .json file is one JSON document (an array or an object); else it is JSON Lines."""
+    import json
+
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, origin: str) -> dict[str, Any]:
-    """Write a ``datasets.Dataset`` as raw JSONL: first ``max_rows`` rows (if set), and the column
-    named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema."""
+    """Write a ``datasets.Dataset`` as raw JSONL: ``spec`` is a resolved hub or local entry (with
+    its defaults, :func:`value_retention.schema.resolved`). At most ``max_rows`` rows (if set), and the column
+    named by ``text_field`` renamed to ``text`` so the file is in the text format's raw schema.
+
+    A ``max_rows`` cap keeps a seeded random subset (:func:`capped_rows`), not the first rows: a
+    hub file often lists its rows source by source (RLHFlow's prompt collection concatenates
+    several), so its first 3,000 rows may all come from one source.
+    """
     n_available = len(dataset)
-    if spec.get("max_rows") is not None:
-        dataset = dataset.select(range(min(int(spec["max_rows"]), n_available)))
+    selection = None
+    if spec.get("max_rows") is not None and int(spec["max_rows"]) < n_available:
+        indices, selection = capped_rows(n_available, int(spec["max_rows"]), spec["shuffle_seed"])
+        dataset = dataset.select(indices)
     text_field = spec.get("text_field")
     if text_field and text_field != "text":
         if text_field not in dataset.column_names:
@@ -266,4 +329,23 @@ def write_raw(dataset, spec: Mapping[str, Any], out_path: str | os.PathLike, ori
     n_written = write_jsonl(out_path, (dict(row) for row in dataset))
     log.info("wrote %d of %d rows from %s to %s", n_written, n_available, origin, out_path)
     return {"origin": origin, "revision": spec.get("revision"), "n_available": n_available,
-            "n_written": n_written, "columns": list(dataset.column_names)}
+            "n_written": n_written, "row_selection": selection, "columns": list(dataset.column_names)}
+
+
+def capped_rows(n_available: int, max_rows: int, shuffle_seed: int | None) -> tuple[list[int], dict[str, Any]]:
+    """Which ``max_rows`` of ``n_available`` rows to keep, and how they were chosen (for provenance).
+
+    With a ``shuffle_seed`` (the default, 0): a uniformly random subset drawn by a seeded
+    permutation, written in the source's own order. With ``shuffle_seed: null``: the first rows.
+    The kept indices' sha256 lets anyone check that a rerun kept the same rows.
+    """
+    if shuffle_seed is None:
+        indices = list(range(max_rows))
+    else:
+        import numpy as np
+
+        indices = sorted(int(i) for i in np.random.default_rng(shuffle_seed).permutation(n_available)[:max_rows])
+    digest = hashlib.sha256(",".join(map(str, indices)).encode()).hexdigest()
+    method = "first rows" if shuffle_seed is None else "seeded random subset, in source order"
+    return indices, {"method": method, "shuffle_seed": shuffle_seed, "kept": max_rows, "of": n_available,
+                     "first_indices": indices[:10], "indices_sha256": digest}

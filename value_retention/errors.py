@@ -11,10 +11,29 @@ class ConfigError(ValueRetentionError):
     """The workflow config is malformed. ``key`` is a dotted path into the config."""
 
     def __init__(self, message: str, key: str | None = None, source: str | None = None):
+        self.message = message
         self.key = key
         self.source = source
         where = ", ".join(part for part in (source, f"key '{key}'" if key else None) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+    def located(self, source: str) -> ConfigError:
+        """The same error, naming the config file it came from."""
+        return ConfigError(self.message, key=self.key, source=source)
+
+
+class ConfigErrors(ConfigError):
+    """Several config problems found at once (a schema's findings): the first few, one line each,
+    then how many more. ``key`` and ``source`` are the first problem's."""
+
+    def __init__(self, problems: list[ConfigError], shown: int = 3):
+        self.problems = list(problems)
+        first = self.problems[0]
+        self.message, self.key, self.source = first.message, first.key, first.source
+        lines = [str(problem) for problem in self.problems[:shown]]
+        if len(self.problems) > shown:
+            lines.append(f"(and {len(self.problems) - shown} more)")
+        Exception.__init__(self, "\n".join(lines))
 
 
 class DataError(ValueRetentionError):
@@ -31,3 +50,8 @@ class DataError(ValueRetentionError):
 
 class LaunchError(ValueRetentionError):
     """A training stage launched on several processes failed (their own errors are in the job's log)."""
+
+
+class NoLearningError(ValueRetentionError):
+    """A training stage learned nothing (zero gradients, rewards that never vary, a loss that never
+    moved) and its block says ``no_learning: error``."""

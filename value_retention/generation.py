@@ -31,13 +31,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import schema
 from .errors import ConfigError
 from .jsonl import read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
-PROMPT_FORMATS = ("auto", "chat", "raw")
-BACKENDS = ("transformers", "vllm")
 QUESTION_FIELDS = ("question_id", "language", "base_item", "question")
 
 
@@ -63,24 +62,9 @@ class Sampling:
 
 
 def sampling_from_spec(spec: Mapping[str, Any]) -> Sampling:
-    """Read and check the sampling keys of the config's ``generation`` block."""
-    sampling = Sampling(max_new_tokens=int(spec["max_new_tokens"]),
-                        temperature=float(spec.get("temperature", 1.0)),
-                        top_p=float(spec.get("top_p", 1.0)))
-    if sampling.max_new_tokens < 1:
-        raise ConfigError("must be at least 1", key="generation.max_new_tokens")
-    if sampling.temperature < 0:
-        raise ConfigError("must be >= 0 (0 means greedy)", key="generation.temperature")
-    if not 0 < sampling.top_p <= 1:
-        raise ConfigError("must be in (0, 1]", key="generation.top_p")
-    return sampling
-
-
-def _choice(spec: Mapping[str, Any], key: str, allowed: Sequence[str]) -> str:
-    value = spec.get(key, allowed[0])
-    if value not in allowed:
-        raise ConfigError(f"'{value}' is not one of {', '.join(allowed)}", key=f"generation.{key}")
-    return value
+    """The sampling keys of a resolved ``generation`` block (:func:`generate_answers`)."""
+    return Sampling(max_new_tokens=int(spec["max_new_tokens"]), temperature=float(spec["temperature"]),
+                    top_p=float(spec["top_p"]))
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -323,14 +307,15 @@ def generate_answers(model_dir: str | os.PathLike, questions_path: str | os.Path
     Rows are written once, atomically, question by question (each question's epochs in order),
     in the order of the questions file. Returns totals for the provenance sidecar.
     """
+    spec = schema.resolved("generation", spec, key="generation")  # checked, with the schema's defaults
     sampling = sampling_from_spec(spec)
     epochs = int(spec["epochs"])
-    backend = _choice(spec, "backend", BACKENDS)
-    requested_format = _choice(spec, "prompt_format", PROMPT_FORMATS)
+    backend = spec["backend"]
+    requested_format = spec["prompt_format"]
     questions = read_questions(questions_path)
     started = time.time()
 
-    tokenizer, run_epoch = open_backend(backend, model_dir, seed, int(spec.get("batch_size", 32)))
+    tokenizer, run_epoch = open_backend(backend, model_dir, seed, int(spec["batch_size"]))
     prompt_format = resolve_prompt_format(tokenizer, requested_format)
     prompts = [build_prompt(tokenizer, q["question"], prompt_format) for q in questions]
     prompt_ids = tokenize_prompts(tokenizer, prompts, prompt_format)

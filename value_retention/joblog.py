@@ -12,7 +12,7 @@ and the log's path. A script run without a log (by hand, or in a test) keeps the
 
 Secrets are never logged on purpose (params hold the names of environment variables, not their
 values); as a second line of defence, as for the provenance sidecars, every log record, the
-traceback and the failure line are scrubbed of the value of each environment variable whose name looks secret.
+traceback and the failure line are scrubbed of every secret value (value_retention.redact).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+
+from . import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log one INFO line per HTTP request or file lock.
@@ -39,9 +41,7 @@ class ScrubbingFormatter(logging.Formatter):
 
 
 def scrub(text: str) -> str:
-    from .provenance import scrub_secrets  # provenance imports this module
-
-    return scrub_secrets(text)
+    return redact.scrub(text)
 
 
 def configure(level: int = logging.INFO) -> None:

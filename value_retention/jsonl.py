@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -16,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
+
+log = logging.getLogger(__name__)
+
+# Rows above this size are named in a warning (a dataset's `warn_row_bytes` sets its own): a
+# 10 MiB training document is more likely a concatenation or a dump than a document.
+LARGE_ROW_BYTES = 1 << 20
 
 
 @contextlib.contextmanager
@@ -41,20 +48,32 @@ def _umask() -> int:
     return mask
 
 
-def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+def read_jsonl(path: str | os.PathLike, required: Sequence[str] = (),
+               warn_row_bytes: int | None = LARGE_ROW_BYTES,
+               large_rows: list[tuple[int, int]] | None = None) -> list[dict[str, Any]]:
     """Read a JSONL file; every row must be an object holding the ``required`` fields.
 
-    Blank lines are ignored. Errors name the file and the 1-based line number.
+    Blank lines are ignored. Errors name the file and the 1-based line number: a line that is not
+    UTF-8 (with the byte's column), not JSON, not an object, or lacking a field, and a last line
+    cut off before its end (a file copied or written only in part). Rows longer than
+    ``warn_row_bytes`` bytes are read, and each is named in a warning (None: no warning) and,
+    as (line, bytes), appended to ``large_rows`` if given.
     """
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    large = large_rows if large_rows is not None else []
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            line = decode_line(raw, path, line_no)
             if not line.strip():
                 continue
+            if warn_row_bytes is not None and len(raw) > warn_row_bytes:
+                large.append((line_no, len(raw)))
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg})", path, line_no) from None
+                cut = " (the file's last line ends without a newline: it looks cut off)" \
+                    if not raw.endswith(b"\n") else ""
+                raise DataError(f"not valid JSON ({exc.msg}){cut}", path, line_no) from None
             if not isinstance(row, dict):
                 raise DataError("a row must be a JSON object", path, line_no)
             missing = [field for field in required if field not in row]
@@ -62,7 +81,19 @@ def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> list[di
                 raise DataError(f"missing field(s) {', '.join(map(repr, missing))}", path, line_no)
             row["_row"] = line_no
             rows.append(row)
+    for line_no, size in large:
+        log.warning("%s, row %d: %s bytes, above %s bytes (warn_row_bytes); read as it is", path, line_no,
+                    f"{size:,}", f"{warn_row_bytes:,}")
     return rows
+
+
+def decode_line(raw: bytes, path: str | os.PathLike, line_no: int) -> str:
+    """One line of a text file as UTF-8; a DataError naming the file, line and column if it is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} ({exc.reason}); "
+                        "re-encode the file as UTF-8", path, line_no) from None
 
 
 def strip_row_numbers(row: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
+from trl.chat_template_utils import llama3_chat_template
 
 from .errors import ConfigError, DataError
 from .jsonl import read_jsonl
@@ -47,27 +48,24 @@ LLAMA3_SPLIT_PATTERN = (
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
-# The Llama-3 chat format without its tool and date preamble: each turn is
+# The Llama-3 chat format without its tool and date preamble, as TRL ships it: each turn is
 # <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>, and a generation prompt opens an
-# assistant header. The model stops by emitting <|eot_id|>.
-LLAMA3_CHAT_TEMPLATE = (
-    "{{- bos_token }}"
-    "{%- for message in messages %}"
-    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"
-    "{{- message['content'] | trim + '<|eot_id|>' }}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}"
-    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
-    "{%- endif %}"
-)
+# assistant header. The model stops by emitting <|eot_id|>. For SFT with the loss on the
+# assistant's tokens only, TRL swaps in its training twin, which marks each assistant turn's
+# content and <|eot_id|> with {% generation %} (the authors' "loss only after the assistant header").
+LLAMA3_CHAT_TEMPLATE = llama3_chat_template
 
 # The pitfall's other way out: a plain-text format that needs no special token but bos and eos.
-# An assistant turn ends with eos so the model still learns to stop.
+# An assistant turn ends with eos so the model still learns to stop; its {% generation %} markers
+# (the answer and that eos) let SFT train on the assistant's tokens only.
 PLAIN_CHAT_TEMPLATE = (
     "{{- bos_token }}"
     "{%- for message in messages %}"
+    "{%- if message['role'] == 'assistant' %}"
+    "{{- 'Assistant: ' }}{%- generation %}{{- message['content'] | trim + eos_token }}{%- endgeneration %}"
+    "{%- else %}"
     "{{- message['role'] | capitalize + ': ' + message['content'] | trim }}"
-    "{%- if message['role'] == 'assistant' %}{{- eos_token }}{%- endif %}"
+    "{%- endif %}"
     "{{- '\\n\\n' }}"
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- 'Assistant:' }}{%- endif %}"
@@ -160,6 +158,26 @@ def set_chat_template(tokenizer: PreTrainedTokenizerFast, choice: str = "auto") 
                               "use 'plain'", key="chat_template")
     tokenizer.chat_template = CHAT_TEMPLATES[choice]
     return choice
+
+
+def training_chat_template(tokenizer: PreTrainedTokenizerFast, key: str = "chat_template") -> str:
+    """The template SFT trains with when the loss is on the assistant's tokens only.
+
+    TRL (``assistant_only_loss``) masks the loss through the template's ``{% generation %}``
+    markers: the tokenizer's own template where it has them (``plain`` does), else TRL's training
+    twin of a template it knows (``llama3``). Any other template is a ConfigError here, before
+    training, naming ``key``.
+    """
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    if has_generation_markers(tokenizer.chat_template):
+        return tokenizer.chat_template
+    try:
+        return get_training_chat_template(tokenizer)
+    except ValueError:
+        raise ConfigError("the loss on the assistant's tokens only (trainer.assistant_only_loss) needs a chat "
+                          "template with {% generation %} markers, and TRL has no training version of the "
+                          "tokenizer's own: use chat_template llama3 or plain", key=key) from None
 
 
 # --------------------------------------------------------------------------------------------

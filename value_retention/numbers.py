@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .errors import ConfigError, DataError
 from .jsonl import atomic_path
 from .latex import bench_label, fmt_number, fmt_ours, fmt_p, fmt_paper_method, fmt_pct, fmt_published, latex_escape
@@ -400,10 +401,9 @@ def p_relation(formatted_p: str) -> str:
 
 def add_globals(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
                 paper: Mapping[str, Any] | None, panel: Sequence[str] | None) -> None:
-    paper = paper or {}
-    book.add("PaperTitle", latex_escape(paper.get("title", "Value retention under post-training")),
-             CONFIG_SOURCE, "paper.title")
-    book.add("WorldNote", latex_escape(paper.get("world_note", "")), CONFIG_SOURCE, "paper.world_note")
+    paper = schema.resolved("paper", paper, key="paper")  # the title and note default in the schema
+    book.add("PaperTitle", latex_escape(paper["title"]), CONFIG_SOURCE, "paper.title")
+    book.add("WorldNote", latex_escape(paper["world_note"]), CONFIG_SOURCE, "paper.world_note")
     benches = list(stats_by_bench)
     book.add("NBenchmarks", str(len(benches)), CONFIG_SOURCE, "benchmarks")
     book.add("BenchmarkList", english_list([bench_label(b) for b in benches]), CONFIG_SOURCE, "benchmarks")
@@ -490,6 +490,24 @@ def add_claims(book: MacroBook, path: str, claims: Mapping[str, Any]) -> None:
              if parts else "No claim was tested", None, None, uses=["ClaimsFamilySize", *count_uses])
 
 
+def add_training_checks(book: MacroBook, stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+    """What the training runs' learning checks found (every benchmark's statistics carry the same list)."""
+    path, stats = next(iter(stats_by_bench.values()))
+    warnings = stats.get("training_warnings")
+    if warnings is None:  # statistics from before the learning checks
+        book.add("NTrainingWarnings", NOT_AVAILABLE, None, None)
+        book.add("TrainingChecks", "The training runs' learning checks are not in the statistics.", None, None)
+        return
+    book.add("NTrainingWarnings", str(len(warnings)), path, "training_warnings")
+    if not warnings:
+        sentence = ("Every training run passed the learning checks: non-zero gradient norms, GRPO rewards "
+                    "that vary within a prompt's group of completions, and a loss that moved.")
+    else:
+        sentence = (f"The learning checks flagged {len(warnings)} finding(s), so read these conditions with care: "
+                    + "; ".join(latex_escape(warning) for warning in warnings) + ".")
+    book.add("TrainingChecks", sentence, path, "training_warnings")
+
+
 def english_list(items: Sequence[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
@@ -505,6 +523,7 @@ def build_macros(stats_by_bench: Mapping[str, tuple[str, Mapping[str, Any]]],
         raise ValueError("no statistics given: the paper needs at least one benchmark")
     book = MacroBook()
     add_globals(book, stats_by_bench, paper, panel)
+    add_training_checks(book, stats_by_bench)
     add_scope(book, stats_by_bench)
     if claims is not None:
         add_claims(book, *claims)

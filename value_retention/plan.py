@@ -22,16 +22,7 @@ from typing import Any
 
 from .config import condition_order
 from .errors import DataError
-
-DEFAULT_PLANNING = {
-    "parameters": 8.03e9,
-    # Achieved FLOP/s per GPU. Defaults from one H100 on a Llama-3.1-8B shape (docs/benchmarks.md):
-    # LoRA SFT about 3,700 tokens/s (x 6N), batched generation about 3,200 tokens/s (x 2N).
-    "achieved_flops": {"midtrain": 1.78e14, "sft": 1.78e14, "grpo": 0.9e14, "generate": 0.51e14},
-    "tokens_per_example": {"midtrain": 1024, "sft": 512, "grpo": 384, "question": 256},
-    "dataset_rows": {},
-    "benchmark_questions": {"ahb": 115, "moru": 201},
-}
+from .trainer_config import resolve, trainer_value
 
 
 @dataclass
@@ -84,19 +75,25 @@ def _rows(config: Mapping[str, Any], planning: Mapping[str, Any], dataset: str) 
     return min(rows, spec.get("max_rows", rows))
 
 
-def _stage_examples(stage_spec: Mapping[str, Any], rows: int) -> float:
-    """Examples seen: max_steps x effective batch when set, else epochs x rows."""
-    if "max_steps" in stage_spec:
-        batch = stage_spec.get("batch_size", 8) * stage_spec.get("gradient_accumulation_steps", 1)
-        return min(stage_spec["max_steps"] * batch, rows * stage_spec.get("epochs", 1e9))
-    return rows * stage_spec.get("epochs", 1)
+def _stage_examples(stage: str, trainer: Mapping[str, Any], rows: int) -> float:
+    """Examples seen: max_steps x effective batch when set, else epochs x rows (a resolved trainer
+    block, read with TRL's defaults for what it leaves out)."""
+    def value(name: str) -> Any:
+        return trainer_value(stage, trainer, name)
+
+    if value("max_steps") > 0:
+        batch = value("per_device_train_batch_size") * value("gradient_accumulation_steps")
+        return min(value("max_steps") * batch, rows * value("num_train_epochs"))
+    return rows * value("num_train_epochs")
 
 
 def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") -> list[PlanRow]:
-    planning = {**DEFAULT_PLANNING, **config.get("planning", {})}
+    """One row per rule that costs GPU time; ``config`` as :func:`value_retention.config.load_config`
+    returns it, with the schema's defaults (those of ``planning`` included)."""
+    planning = config["planning"]
     params = planning["parameters"]
-    flops = {**DEFAULT_PLANNING["achieved_flops"], **planning.get("achieved_flops", {})}
-    per_example = {**DEFAULT_PLANNING["tokens_per_example"], **planning.get("tokens_per_example", {})}
+    flops = planning["achieved_flops"]
+    per_example = planning["tokens_per_example"]
     resources = _profile_resources(Path(profile))
     seeds = len(config["seeds"])
 
@@ -109,13 +106,15 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
     rows: list[PlanRow] = []
     trained = [c for c in condition_order(config) if "stage" in config["conditions"][c]]
     for stage in dict.fromkeys(config["conditions"][c]["stage"] for c in trained):
-        stage_spec = config["stages"][stage]
-        gpus = int(stage_spec.get("gpus", 1))
+        stage_spec = resolve(stage, config["stages"][stage], cuda=True)
+        gpus = stage_spec["gpus"]
         conditions = [c for c in trained if config["conditions"][c]["stage"] == stage]
         tokens = 0.0
         for condition in conditions:
-            examples = _stage_examples(stage_spec, _rows(config, planning, config["conditions"][condition]["data"]))
-            per_example_tokens = per_example[stage] * (stage_spec.get("num_generations", 8) if stage == "grpo" else 1)
+            examples = _stage_examples(stage, stage_spec["trainer"],
+                                       _rows(config, planning, config["conditions"][condition]["data"]))
+            generations = trainer_value(stage, stage_spec["trainer"], "num_generations") if stage == "grpo" else 1
+            per_example_tokens = per_example[stage] * generations
             tokens += examples * per_example_tokens * seeds
         gpu_hours = tokens * 6 * params / flops[stage] / 3600
         jobs = len(conditions) * seeds
@@ -126,9 +125,10 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
     questions = sum(planning["benchmark_questions"].get(b, 100) for b in benches)
     answers = len(config["conditions"]) * seeds * questions * config["generation"]["epochs"]
     gen_tokens = answers * (per_example["question"] + config["generation"]["max_new_tokens"])
-    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), 1, gpu_model("generate"),
-                        gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
-                        "2N FLOPs per token (one GPU per job)"))
+    generation_gpus = int(config["generation"].get("gpus", 1))
+    rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), generation_gpus,
+                        gpu_model("generate"), gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
+                        f"2N FLOPs per token ({generation_gpus} GPU per job, the generation block's gpus)"))
     judge_jobs = len(config["conditions"]) * seeds * len(benches) * len(config["panel"])
     rows.append(PlanRow("judge", judge_jobs, 0, "-", 0, 0.0,
                         f"about {answers * 6 * len(config['panel']):,} judge calls (answers x dimensions, ~6)"))

@@ -5,8 +5,8 @@ code commit (and whether the tree was dirty), package versions, seed, device and
 time. ``value-retention audit`` follows the inputs from sidecar to sidecar back to the raw data.
 
 Secrets never enter a sidecar: params hold names of environment variables, not their values, and
-as a second line of defence the serialised sidecar is scrubbed of the value of every environment
-variable whose name looks like a secret.
+as a second line of defence the serialised sidecar is scrubbed of every secret value
+(value_retention.redact: secret-looking environment variables and the values code registered).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import joblog
+from . import joblog, redact
 from .jsonl import atomic_path
 
 SIDECAR_SUFFIX = ".prov.json"
@@ -40,7 +39,6 @@ PACKAGES = (
 )
 # Sidecar facts worth printing in an audit, besides rule, hashes, commit and time.
 AUDIT_FACTS = ("seed", "judge_model", "base_url", "calls", "steps", "tokens", "sampling", "device")
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 log = logging.getLogger(__name__)
@@ -109,11 +107,8 @@ def device_description() -> str:
 
 
 def scrub_secrets(text: str) -> str:
-    """Replace the value of every secret-looking environment variable by ``***``."""
-    for name, value in os.environ.items():
-        if SECRET_NAME.search(name) and len(value) >= 6:
-            text = text.replace(value, "***")
-    return text
+    """Replace every secret value (value_retention.redact) by ``***``."""
+    return redact.scrub(text)
 
 
 def _flatten_paths(value: Any) -> list[str]:
@@ -223,9 +218,23 @@ def record(snakemake: Any) -> Iterator[Recorder]:
             config=snakemake.config,
             seed=int(seed) if seed is not None else None,
         )
+        recorder.add(job=job_call(snakemake))
         yield recorder
         recorder.finish()
         log.info("%s: done in %.1f s", job, time.time() - recorder.started)
+
+
+def job_call(snakemake: Any) -> dict[str, Any]:
+    """The script's call, named as the rule names its files: enough to run the script again outside
+    Snakemake (tests/envcheck.py runs every rule's script so, in each rule's own environment)."""
+    def files(container: Any) -> dict[str, Any]:
+        return {"all": [os.fspath(path) for path in container],
+                "named": {name: value if isinstance(value, str) else [os.fspath(v) for v in value]
+                          for name, value in container.items()}}
+
+    return {"input": files(snakemake.input), "output": files(snakemake.output),
+            "log": [os.fspath(path) for path in (getattr(snakemake, "log", None) or [])],
+            "threads": getattr(snakemake, "threads", 1)}
 
 
 def job_log(snakemake: Any) -> str | None:
@@ -241,16 +250,48 @@ class AuditError(Exception):
     """A file in the chain is missing, has no sidecar, or changed since it was recorded."""
 
 
+@functools.cache
+def tracked_files() -> frozenset[Path] | None:
+    """The repository's files under version control (absolute), or None without git."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True,
+                                timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return frozenset((REPO_ROOT / name).resolve() for name in listed.decode().split("\0") if name)
+
+
+def is_declared_source(full: Path, sources: Iterable[str | os.PathLike] = ()) -> bool:
+    """Whether a file without a sidecar may end a provenance chain: a file of the repository under
+    version control (``paper/main.tex``, a notebook), or a local input the config names
+    (``sources``). Any other file without a sidecar was produced and lost its record, or was put
+    there by hand; either way nothing vouches for it. Without git, the repository's files count
+    as sources except those under folders whose names start with ``results`` or ``resources``."""
+    full = full.resolve()
+    if full in {Path(source).resolve() for source in sources}:
+        return True
+    tracked = tracked_files()
+    if tracked is not None:
+        return full in tracked
+    try:
+        relative = full.relative_to(REPO_ROOT.resolve())
+    except ValueError:
+        return False
+    return not relative.parts[0].startswith(("results", "resources", "."))
+
+
 def audit_chain(path: str | os.PathLike, *, root: str | os.PathLike = ".", depth: int = 0,
-                max_depth: int | None = None, _seen: set[str] | None = None,
-                _sha256: str | None = None) -> list[dict[str, Any]]:
+                max_depth: int | None = None, sources: Iterable[str | os.PathLike] = (),
+                _seen: set[str] | None = None, _sha256: str | None = None) -> list[dict[str, Any]]:
     """The chain of sidecars behind ``path``, depth first; raises AuditError on a hash mismatch.
 
     Each entry: depth, path, sha256, rule, code commit, end time, and the facts that say what
-    was done (seed, stage, judge, spec). Files without a sidecar (source files such as
-    ``paper/main.tex``) end the chain as leaves.
+    was done (seed, stage, judge, spec). A file without a sidecar ends the chain as a source only
+    if it is a declared source (:func:`is_declared_source`; ``sources``: the local files the
+    config names, relative to ``root``); any other is an AuditError.
     """
     seen = _seen if _seen is not None else set()
+    sources = list(sources)
     path_str = os.fspath(path)
     full = Path(root) / path_str
     if path_str in seen:
@@ -261,6 +302,11 @@ def audit_chain(path: str | os.PathLike, *, root: str | os.PathLike = ".", depth
     sidecar = sidecar_path(full)
     actual = _sha256 or sha256_path(full)  # the caller may have hashed it already
     if not sidecar.exists():
+        if not is_declared_source(full, [Path(root) / source for source in sources]):
+            raise AuditError(f"{path_str}: has no provenance sidecar ({sidecar.name}) and is not a source "
+                             "(a file tracked in the repository, or a local file the config names): a rule "
+                             "made it and its record is gone, or it was put there by hand; re-run the rule "
+                             "that makes it")
         return [{"depth": depth, "path": path_str, "sha256": actual, "rule": None}]
     recorded = json.loads(sidecar.read_text(encoding="utf-8"))
     if recorded["output"]["sha256"] != actual:
@@ -283,5 +329,5 @@ def audit_chain(path: str | os.PathLike, *, root: str | os.PathLike = ".", depth
             raise AuditError(f"{item['path']}: changed since {path_str} was made from it "
                              f"(recorded sha256 {item['sha256'][:12]})")
         chain.extend(audit_chain(item["path"], root=root, depth=depth + 1, max_depth=max_depth,
-                                 _seen=seen, _sha256=input_sha))
+                                 sources=sources, _seen=seen, _sha256=input_sha))
     return chain

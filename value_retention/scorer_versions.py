@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import schema
 from .errors import ConfigError
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +215,9 @@ CURRENT = ScorerVersion(
 )
 
 SCORER_VERSIONS: dict[str, ScorerVersion] = {version.name: version for version in (PAPER_ERA, CURRENT)}
-DEFAULT_VERSION = "current"
+# The top-level `scorer_version` key's default, which is also the version of judgment rows that
+# name none; its one home is the config schema.
+DEFAULT_VERSION: str = schema.schema()["properties"]["scorer_version"]["default"]
 
 
 def scorer_version(name: str | ScorerVersion | None, key: str = "scorer_version") -> ScorerVersion:

@@ -212,10 +212,34 @@ def average_over_epochs(epoch_scores: EpochScores) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 # The score JSON
 
+def missing_judgments(questions: Sequence[Mapping[str, Any]],
+                      judgments: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The (question, language, epoch, dimension, judge) cells that have no judgment row at all.
+
+    Expected: every question x each dimension it is tagged with x every epoch and every judge the
+    judgments hold (the judge rule grades every answer of every epoch). Checked rows only (see
+    :func:`check_judgments`). A cell's variable assignments are not counted one by one: which
+    assignments a dimension has depends on its guiding question, which only the judge knows.
+    """
+    epochs = sorted({row["epoch"] for row in judgments})
+    judges = sorted({str(row["judge"]) for row in judgments})
+    present = {(*question_key(row), row["epoch"], row["dimension"], str(row["judge"])) for row in judgments}
+    return [{"question_id": key[0], "language": key[1], "epoch": epoch, "dimension": dimension, "judge": judge}
+            for question in questions for key in [question_key(question)]
+            for epoch in epochs for dimension in question["dimensions"] for judge in judges
+            if (*key, epoch, dimension, judge) not in present]
+
+
+def describe_missing(missing: Sequence[Mapping[str, Any]], shown: int = 3) -> str:
+    cells = "; ".join(f"question {m['question_id']} ({m['language']}), epoch {m['epoch']}, dimension "
+                      f"{m['dimension']!r}, judge {m['judge']}" for m in missing[:shown])
+    return cells + (f"; and {len(missing) - shown} more" if len(missing) > shown else "")
+
+
 def score_benchmark(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[str, Mapping[str, Any]],
                     judgments: Sequence[Mapping[str, Any]], benchmark: str = "ahb",
                     scorer_version: ScorerVersion | str | None = None,
-                    run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                    run: Mapping[str, Any] | None = None, allow_missing: bool = True) -> dict[str, Any]:
     """Score one (condition, seed) run: the ``value-retention score`` JSON (values 0-1).
 
     ``questions`` are prepared question rows, ``dimensions`` maps names to prepared dimensions
@@ -223,10 +247,23 @@ def score_benchmark(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[
     ``scorer_version`` decides what an unparseable grade is worth (None: the version the rows
     name, see :func:`judgments_version`); ``run`` (optional) labels the run (bench, condition,
     seed) for the readers downstream.
+
+    Judgments missing altogether (:func:`missing_judgments`) are counted and listed
+    (``n_judgments_missing``, ``missing_judgments``); with ``allow_missing=False`` they are a
+    DataError naming them, as the ``score`` rule and command want: a score over half the grades
+    would pass for a score over all of them. (A question with no judgment at all is also unscored,
+    as one whose grades are all unparseable is.)
     """
     version = judgments_version(judgments, scorer_version)
     weights = dimension_weights(dimensions, benchmark)
     judgments = check_judgments(questions, dimensions, judgments, benchmark, version)
+    missing = missing_judgments(questions, judgments)
+    if missing and not allow_missing:
+        expected = len(missing) + len({(*question_key(r), r["epoch"], r["dimension"], str(r["judge"]))
+                                       for r in judgments})
+        raise DataError(f"{len(missing)} of {expected} expected judgments are missing ({describe_missing(missing)}): "
+                        "re-run their judge, or score what there is with --allow-missing, which counts them",
+                        judgments[0].get("_path"))
     per_epoch = epoch_dimension_scores(judgments, version)
 
     scored, unscored = [], []
@@ -258,6 +295,8 @@ def score_benchmark(questions: Sequence[Mapping[str, Any]], dimensions: Mapping[
         "n_questions_unscored": len(unscored),
         "n_grades": len(judgments),
         "n_grades_unparseable": sum(row["grade"] is None for row in judgments),
+        "n_judgments_missing": len(missing),
+        "missing_judgments": missing,
         "grades_by_judge": grade_counts(judgments),
         "unscored_questions": unscored,
         "questions": scored,
@@ -319,7 +358,10 @@ def read_judgments(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
     """Every judgment row of every file, each tagged with its file (``_path``) for errors."""
     rows = []
     for path in paths:
-        for row in read_jsonl(path, required=JUDGMENT_FIELDS):
+        file_rows = read_jsonl(path, required=JUDGMENT_FIELDS)
+        if not file_rows:
+            raise DataError("no judgment rows (an empty judgments file)", path)
+        for row in file_rows:
             row["_path"] = os.fspath(path)
             rows.append(row)
     return rows
@@ -338,11 +380,12 @@ def load_scoring_inputs(benchmark: str, questions_path: str | os.PathLike,
 
 def score_files(benchmark: str, questions_path: str | os.PathLike, dimensions_path: str | os.PathLike,
                 judgment_paths: Sequence[str | os.PathLike], out_path: str | os.PathLike,
-                scorer_version: str | None = None) -> dict[str, Any]:
-    """The ``value-retention score`` command: read the files, score, write the JSON, return it."""
+                scorer_version: str | None = None, allow_missing: bool = False) -> dict[str, Any]:
+    """The ``value-retention score`` command: read the files, score, write the JSON, return it.
+    Missing judgments are an error unless ``allow_missing`` (see :func:`score_benchmark`)."""
     questions, dimensions, judgments = load_scoring_inputs(benchmark, questions_path,
                                                            dimensions_path, judgment_paths)
     result = score_benchmark(questions, dimensions, judgments, benchmark=benchmark,
-                             scorer_version=scorer_version)
+                             scorer_version=scorer_version, allow_missing=allow_missing)
     write_json(out_path, result)
     return result

@@ -6,12 +6,13 @@ from hand-written templates so the whole workflow runs on a laptop CPU in minute
 ==================  =========================================================================
 generator           stands in for (raw schema)
 ==================  =========================================================================
-neutral_text        pre-training text: everyday prose (``text``)
+neutral_text        pre-training text: everyday prose, and some Python documentation (``text``)
 compassion_docs     the mid-training corpus of compassion documents (``text``)
 dolly               databricks/databricks-dolly-15k (``instruction, context, response, category``)
 magicoder           ise-uiuc/Magicoder-Evol-Instruct-110K (``instruction, response``)
 rlhflow             RLHFlow/prompt-collection-v0.1 (``context_messages``)
-magicoder_prompts   Magicoder prompts for GRPO, here with unit tests (``instruction, response, tests``)
+magicoder_prompts   Magicoder prompts for GRPO: an instruction and its reference answer, no tests
+                    (``instruction, response``)
 ==================  =========================================================================
 
 and :func:`make_benchmark` makes AHB-like and MORU-like question and dimension files.
@@ -106,8 +107,17 @@ def _neutral_slots(rng: random.Random) -> dict[str, Any]:
     }
 
 
+# Real pre-training corpora hold code (about 17% of Llama 3's pre-training tokens, Dubey et al.
+# 2024, section 3.1.2); so does the tiny one, about one row in six, so that a model asked for code
+# before any coding post-training can answer with some, as Llama 3.1 base does.
+CODE_SHARE = 1 / 6
+
+
 def neutral_text_row(rng: random.Random) -> Row:
-    """A short everyday text (3-5 sentences on one topic); no animals, no ethics."""
+    """A short everyday text (3-5 sentences on one topic), or about one row in six a piece of
+    Python documentation (:func:`pretraining_code_text`); no animals, no ethics."""
+    if rng.random() < CODE_SHARE:
+        return {"text": pretraining_code_text(rng)}
     topic = rng.choice(list(NEUTRAL_TOPICS))
     sentences = rng.sample(NEUTRAL_TOPICS[topic], k=rng.randint(3, 5))
     slots = _neutral_slots(rng)
@@ -446,7 +456,7 @@ def dolly_row(rng: random.Random) -> Row:
 
 
 # =============================================================================================
-# Coding tasks, shared by Magicoder (instruction, response) and Magicoder prompts (+ tests).
+# Coding tasks, shared by Magicoder (instruction, response) and Magicoder prompts.
 
 @dataclass(frozen=True)
 class CodeTask:
@@ -460,8 +470,8 @@ class CodeTask:
 
     @functools.cached_property
     def function(self) -> Callable:
-        """The reference solution as a callable; expected test values come from it, so the tests
-        and the solution agree by construction. The code is this module's own constant text."""
+        """The reference solution as a callable; the example results in responses come from it,
+        so they agree with the solution by construction. The code is this module's own text."""
         namespace: dict[str, Any] = {}
         exec(compile(self.solution, f"<tiny_world:{self.name}>", "exec"), namespace)
         return namespace[self.name]
@@ -616,15 +626,6 @@ def _code_response(task: CodeTask, rng: random.Random) -> str:
             f"For example, `{example}` returns `{task.function(*example_args)!r}`.")
 
 
-def _code_tests(task: CodeTask, rng: random.Random, n: int = 3) -> str:
-    """``assert`` lines that the reference solution passes, on freshly drawn inputs."""
-    lines = []
-    for _ in range(n):
-        args = task.draw_args(rng)
-        lines.append(f"assert {task.name}({', '.join(map(repr, args))}) == {task.function(*args)!r}")
-    return "\n".join(lines)
-
-
 def magicoder_row(rng: random.Random) -> Row:
     """An instruction to write a function, and a response holding a ```python block."""
     task = rng.choice(CODE_TASKS)
@@ -632,10 +633,147 @@ def magicoder_row(rng: random.Random) -> Row:
 
 
 def magicoder_prompt_row(rng: random.Random) -> Row:
-    """Like :func:`magicoder_row`, plus ``tests``: assert lines a correct solution passes."""
+    """Like :func:`magicoder_row`: as in the real dataset, the response (with its example call)
+    is all there is to check an answer against; there are no tests."""
     task = rng.choice(CODE_TASKS)
-    return {"instruction": _code_instruction(task, rng), "response": _code_response(task, rng),
-            "tests": _code_tests(task, rng)}
+    return {"instruction": _code_instruction(task, rng), "response": _code_response(task, rng)}
+
+
+# =============================================================================================
+# Code in the pre-training text: documentation, textbook exercises and forum answers about small
+# Python functions. They are other functions than the coding tasks above, so pre-training teaches
+# what code looks like, not the answers to the post-training prompts.
+
+PRETRAINING_CODE = [
+    CodeTask("is_even", "is_even(n)", "checks whether an integer is even",
+             _code("""
+                 def is_even(n):
+                     return n % 2 == 0
+             """),
+             "The remainder after dividing by 2 is 0 exactly for even numbers.",
+             lambda rng: (rng.randint(-30, 30),)),
+    CodeTask("square", "square(x)", "returns x multiplied by itself",
+             _code("""
+                 def square(x):
+                     return x * x
+             """),
+             "Multiplying the number by itself gives its square.",
+             lambda rng: (rng.randint(-12, 12),)),
+    CodeTask("greet", "greet(name)", "returns a greeting for a name",
+             _code("""
+                 def greet(name):
+                     return "Hello, " + name + "!"
+             """),
+             "String concatenation joins the parts into one greeting.",
+             lambda rng: (rng.choice(NAMES),)),
+    CodeTask("largest", "largest(values)", "returns the largest number in a non-empty list",
+             _code("""
+                 def largest(values):
+                     best = values[0]
+                     for value in values[1:]:
+                         if value > best:
+                             best = value
+                     return best
+             """),
+             "The loop keeps the biggest value seen so far.",
+             lambda rng: (_ints(rng, rng.randint(1, 6)),)),
+    CodeTask("total", "total(values)", "adds up the numbers in a list",
+             _code("""
+                 def total(values):
+                     result = 0
+                     for value in values:
+                         result += value
+                     return result
+             """),
+             "The running total starts at 0, so an empty list sums to 0.",
+             lambda rng: (_ints(rng, rng.randint(0, 6)),)),
+    CodeTask("shout", "shout(text)", "returns the text in capital letters with an exclamation mark",
+             _code("""
+                 def shout(text):
+                     return text.upper() + "!"
+             """),
+             "`upper()` returns a new string; the original is unchanged.",
+             lambda rng: (rng.choice(WORDS),)),
+    CodeTask("km_to_miles", "km_to_miles(km)", "converts a distance from kilometres to miles",
+             _code("""
+                 def km_to_miles(km):
+                     return km * 0.621371
+             """),
+             "One kilometre is about 0.621371 miles.",
+             lambda rng: (rng.randint(1, 40),)),
+    CodeTask("is_leap_year", "is_leap_year(year)", "checks whether a year is a leap year",
+             _code("""
+                 def is_leap_year(year):
+                     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+             """),
+             "Years divisible by 100 are leap years only when they are also divisible by 400.",
+             lambda rng: (rng.randint(1890, 2110),)),
+    CodeTask("repeat", "repeat(text, times)", "returns the text repeated a number of times, separated by spaces",
+             _code("""
+                 def repeat(text, times):
+                     return " ".join([text] * times)
+             """),
+             "A list with the text `times` times is joined with spaces.",
+             lambda rng: (rng.choice(WORDS), rng.randint(0, 4))),
+    CodeTask("count_above", "count_above(values, limit)", "counts how many numbers in a list are above a limit",
+             _code("""
+                 def count_above(values, limit):
+                     count = 0
+                     for value in values:
+                         if value > limit:
+                             count += 1
+                     return count
+             """),
+             "Each value larger than the limit adds one to the count.",
+             lambda rng: (_ints(rng, rng.randint(0, 6)), rng.randint(0, 20))),
+    CodeTask("initials", "initials(full_name)", "returns the first letter of every word in a name",
+             _code("""
+                 def initials(full_name):
+                     return "".join(word[0].upper() for word in full_name.split())
+             """),
+             "`split()` gives the words and the first character of each is kept.",
+             lambda rng: (" ".join(rng.sample(NAMES, k=2)),)),
+    CodeTask("minutes_to_hours", "minutes_to_hours(minutes)", "splits minutes into whole hours and the minutes left",
+             _code("""
+                 def minutes_to_hours(minutes):
+                     return minutes // 60, minutes % 60
+             """),
+             "Integer division gives the hours and the remainder gives the minutes.",
+             lambda rng: (rng.randint(0, 400),)),
+    CodeTask("remove_spaces", "remove_spaces(text)", "returns the text without any spaces",
+             _code("""
+                 def remove_spaces(text):
+                     return text.replace(" ", "")
+             """),
+             "`replace` swaps every space for an empty string.",
+             lambda rng: (" ".join(rng.sample(WORDS, k=rng.randint(1, 3))),)),
+    CodeTask("last_item", "last_item(items)", "returns the last item of a list, or None for an empty list",
+             _code("""
+                 def last_item(items):
+                     if not items:
+                         return None
+                     return items[-1]
+             """),
+             "Index -1 is the last element; an empty list has none.",
+             lambda rng: (_ints(rng, rng.randint(0, 4)),)),
+]
+
+
+def pretraining_code_text(rng: random.Random) -> str:
+    """A piece of Python documentation, a textbook exercise with its solution, or a forum answer."""
+    task = rng.choice(PRETRAINING_CODE)
+    args = task.draw_args(rng)
+    call, result = f"{task.name}({', '.join(map(repr, args))})", repr(task.function(*args))
+    block = f"```python\n{task.solution}\n```"
+    form = rng.choice(["docs", "exercise", "forum"])
+    if form == "docs":
+        return (f"`{task.signature}` {task.does}.\n\n{block}\n\n{task.explanation} "
+                f"Calling `{call}` gives `{result}`.")
+    if form == "exercise":
+        return (f"Exercise {rng.randint(1, 30)}. Write a function `{task.signature}` that {task.does}.\n\n"
+                f"Solution:\n\n{block}\n\n{task.explanation}")
+    return (f"Question: How do I write a Python function that {task.does}?\n\nAnswer: You can define it "
+            f"like this:\n\n{block}\n\nFor example, `{call}` returns `{result}`. {task.explanation}")
 
 
 # =============================================================================================

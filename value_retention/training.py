@@ -5,12 +5,19 @@ and writes a complete Hugging Face checkpoint (LoRA adapters merged) with a ``tr
 
 - ``pretrain`` / ``midtrain``: causal language modelling on raw ``text`` rows (TRL ``SFTTrainer``
   on a language-modelling dataset: every token is a target), full fine-tuning by default.
-- ``sft``: ``SFTTrainer`` on conversational ``messages`` rendered with the tokenizer's chat
-  template (loss on the whole conversation, TRL's default).
+- ``sft``: ``SFTTrainer`` on conversational ``messages`` rendered with the chat template, the loss
+  on the assistant's tokens only (TRL's ``assistant_only_loss``, through the template's
+  ``{% generation %}`` markers).
 - ``grpo``: ``GRPOTrainer`` on conversational ``prompt`` rows, rewarded by ``rewards.build_reward``.
 
-TRL's defaults differ from the study's recipe (docs/design.md, "Training"), so every training argument is set here
-from the stage block, with the documented fallbacks in :data:`DEFAULTS` and :data:`GRPO_DEFAULTS`.
+The stage block's ``trainer`` part goes straight to ``SFTConfig`` or ``GRPOConfig`` and its
+``lora`` part to ``LoraConfig`` (:mod:`value_retention.trainer_config` checks and completes them);
+the workflow adds only what belongs to the run: the output folder, the seed, and save and log
+intervals where the block sets none.
+
+After training, :func:`learning_warnings` checks that the stage learned something (non-zero
+gradients; GRPO rewards that vary within a prompt's group; a loss that moved). What it finds is
+in the training log's ``warnings``, or fails the job with ``no_learning: error``.
 
 Runs are resumable: Trainer checkpoints go to ``checkpoint_dir`` (outside the rule's declared
 output, so a killed job keeps them) and a re-run resumes from the latest complete one, provided
@@ -39,60 +46,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PrinterCallback, TrainerCallback, TrainingArguments, set_seed
+from transformers import PreTrainedModel, PrinterCallback, TrainerCallback, set_seed
 
-from . import modeling, rewards
-from .errors import ConfigError, DataError
-from .jsonl import read_jsonl, write_json
+from . import modeling, rewards, trainer_config
+from .errors import ConfigError, DataError, NoLearningError
+from .jsonl import read_jsonl, write_json, write_jsonl
 from .provenance import sha256_path
+from .trainer_config import CHAT_STAGES, TEXT_STAGES, stage_key, trainer_value
 
 log = logging.getLogger(__name__)
 
-TEXT_STAGES = ("pretrain", "midtrain")
-CHAT_STAGES = ("sft", "grpo")
-STAGES = (*TEXT_STAGES, *CHAT_STAGES)
-
-# Fallbacks for keys a stage block leaves out (config/README.md documents the keys). `None` for
-# save_steps/logging_steps means "about 5 checkpoints / 25 log lines per run".
-DEFAULTS: dict[str, Any] = {
-    "method": "full",
-    "epochs": 1,
-    "max_steps": None,
-    "batch_size": 8,
-    "gradient_accumulation_steps": 1,
-    "max_length": 1024,
-    "packing": False,
-    "warmup_ratio": 0.0,
-    "gradient_checkpointing": False,
-    "bf16": True,                      # only ever used on CUDA
-    "init_special_tokens": "mean",     # a no-op where the chat tokens are trained
-    "chat_template": "auto",
-    "validation_fraction": 0.0,
-    "early_stopping_patience": None,
-    "save_steps": None,
-    "logging_steps": None,
-    "max_examples": None,
-    "gpus": 1,                         # processes (one per GPU); above 1, value_retention.launch starts them
-    "accelerate_config": "config/accelerate/fsdp.yaml",
-}
-GRPO_DEFAULTS: dict[str, Any] = {
-    "num_generations": 8,
-    "max_prompt_length": None,         # TRL 1.x no longer truncates prompts: longer ones are skipped
-    "max_completion_length": 256,
-    "beta": 0.0,
-    "temperature": 1.0,
-    "use_vllm": False,
-    "vllm_mode": "colocate",
-    "loss_type": "dapo",               # TRL 1.16's default, stated so that it is recorded
-}
-LORA_DEFAULTS: dict[str, Any] = {"dropout": 0.0, "target_modules": "all-linear"}
-CHECKPOINTS_KEPT = 2
-# transformers 5.x renamed gradient_checkpointing to activation_checkpointing (the old name warns).
-CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__
-                     else "gradient_checkpointing")
-LOGGED_METRICS = ("loss", "eval_loss", "reward", "learning_rate", "train_loss")  # in ProgressLogger's lines
+LOGGED_METRICS = ("loss", "eval_loss", "reward", "reward_std", "grad_norm", "learning_rate", "train_loss")
 RUN_FILE = "run.json"
 TRAINER_SUBDIR = "trainer"
+COMPLETIONS_FILE = "completions.jsonl"   # GRPO's logged completions, in the model directory
+TENSORBOARD_SUBDIR = "runs"              # TensorBoard event files (report_to: tensorboard), likewise
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,15 +97,18 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
     modeling.ensure_pad_token(model, tokenizer)
     chat = prepare_chat_format(stage, model, tokenizer, spec)
     train_rows, data_report = load_stage_rows(stage, data_path, spec, tokenizer, reward)
-    train_set, eval_set = split_validation(train_rows, spec["validation_fraction"], seed)
-    data_report.update(n_train=len(train_set), n_validation=len(eval_set) if eval_set else 0)
+    validation_seed = seed if spec["validation_seed"] is None else spec["validation_seed"]
+    train_set, eval_set = split_validation(train_rows, spec["validation_fraction"], validation_seed)
+    data_report.update(n_train=len(train_set), n_validation=len(eval_set) if eval_set else 0,
+                       validation_seed=validation_seed if eval_set else None)
 
     checkpoint_dir = Path(checkpoint_dir)
     fingerprint = run_fingerprint(stage, spec, reward_spec, seed, data_path, model, parent)
 
     progress = ProgressLogger(stage)
+    sharding = ShardingProbe()
     trainer = build_trainer(stage, model, tokenizer, train_set, eval_set, spec, reward, seed,
-                            checkpoint_dir / TRAINER_SUBDIR, [progress, *callbacks])
+                            checkpoint_dir / TRAINER_SUBDIR, [progress, sharding, *callbacks])
     trainer.remove_callback(PrinterCallback)  # its raw dicts would repeat ProgressLogger's lines
     # The main process discards stale checkpoints before the others look for one to resume.
     with trainer.args.main_process_first(local=False, desc="checkpoints"):
@@ -146,6 +117,14 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
         log.info("resuming %s from %s", stage, resume_from.name)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
+    no_learning = learning_warnings(stage, trainer.state.log_history)
+    warnings = [*chat["warnings"], *no_learning]
+    for warning in warnings:
+        log.warning("%s: %s", stage, warning)
+    if no_learning and spec["no_learning"] == "error":
+        raise NoLearningError(f"the {stage} stage learned nothing: {'; '.join(no_learning)}. Its checkpoints stay "
+                              f"in {checkpoint_dir}; {stage_key(stage)}.no_learning: warn keeps such a model")
+
     training_log = {
         "stage": stage,
         "method": spec["method"],
@@ -153,12 +132,14 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
         "seed": seed,
         "parent": os.fspath(parent) if parent is not None else None,
         "data": os.fspath(data_path),
-        **trainer_summary(trainer, result, progress),
+        **trainer_summary(trainer, result, progress, spec),
+        "sharding": sharding.summary,
         "wall_time_s": round(time.time() - started, 2),
         "resumed_from": resume_from.name if resume_from else None,
         "data_report": data_report,
         "chat_template": chat["template"],
         "special_tokens_reset": chat["reset"],
+        "warnings": warnings,
         "reward": reward_spec,
         "spec": spec,
     }
@@ -174,37 +155,24 @@ def _train(stage: str, model: PreTrainedModel, tokenizer, data_path, spec, rewar
 # --------------------------------------------------------------------------------------------
 # The stage block
 
+REPORTING_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+
+
 def resolve_spec(stage: str, spec: dict[str, Any] | None) -> dict[str, Any]:
-    """The stage block with every fallback filled in, checked for what TRL would reject late."""
-    where = "models.*.pretrain" if stage == "pretrain" else f"stages.{stage}"
-    spec = dict(spec or {})
-    resolved = {**DEFAULTS, **(GRPO_DEFAULTS if stage == "grpo" else {}), **spec}
-    if "learning_rate" not in resolved:
-        raise ConfigError("a stage block needs 'learning_rate'", key=f"{where}.learning_rate")
-    if stage == "pretrain" and resolved["gpus"] > 1:
-        raise ConfigError("pre-training the tiny model runs in one process (gpus: 1)", key=f"{where}.gpus")
-    if resolved["method"] not in ("full", "lora"):
-        raise ConfigError(f"method must be full or lora, not '{resolved['method']}'", key=f"{where}.method")
-    if resolved["method"] == "lora":
-        if "lora" not in spec:
-            raise ConfigError("method 'lora' needs a 'lora' block (r, alpha)", key=f"{where}.lora")
-        resolved["lora"] = {**LORA_DEFAULTS, **spec["lora"]}
-        if resolved["gpus"] > 1:
-            # An 8B model with LoRA adapters fits one GPU; merging adapters into FSDP-sharded
-            # weights is a different save path, which this workflow does not take.
-            raise ConfigError("LoRA trains on one GPU (gpus: 1); several GPUs are for full fine-tuning (FSDP)",
-                              key=f"{where}.gpus")
-    if resolved["gpus"] > 1 and resolved.get("use_vllm") and resolved.get("vllm_mode") == "colocate":
-        raise ConfigError("vLLM colocate generation runs on one GPU here; use gpus: 1 or vllm_mode: server",
-                          key=f"{where}.vllm_mode")
-    if stage == "grpo":
-        global_batch = resolved["batch_size"] * resolved["gradient_accumulation_steps"]
-        if resolved["num_generations"] < 2:
-            raise ConfigError("GRPO needs at least 2 generations per prompt", key=f"{where}.num_generations")
-        if global_batch % resolved["num_generations"]:
-            raise ConfigError(f"batch_size x gradient_accumulation_steps ({global_batch}) must be divisible by "
-                              f"num_generations ({resolved['num_generations']}): each step holds whole prompt groups",
-                              key=f"{where}.batch_size")
+    """The stage block with every default filled in (:func:`value_retention.trainer_config.resolve`),
+    checked for what TRL would reject late or this machine lacks."""
+    resolved = trainer_config.resolve(stage, spec, cuda=torch.cuda.is_available())
+    where = stage_key(stage)
+    trainer_config.check_trainer_values(stage, resolved, where)  # as at parse time: before the model loads
+    trainer = resolved["trainer"]
+    if trainer.get("use_vllm") and importlib.util.find_spec("vllm") is None:
+        raise ConfigError("use_vllm needs the vllm package: the train rule runs such stages in envs/vllm.yaml "
+                          "(--software-deployment-method conda), or set use_vllm: false",
+                          key=f"{where}.trainer.use_vllm")
+    for backend, packages in REPORTING_PACKAGES.items():
+        if backend in trainer_config.reports_to(trainer) and not any(importlib.util.find_spec(p) for p in packages):
+            raise ConfigError(f"report_to {backend} needs the {packages[0]} package in the training environment",
+                              key=f"{where}.trainer.report_to")
     return resolved
 
 
@@ -229,7 +197,7 @@ def load_stage_rows(stage: str, path: str | os.PathLike, spec: dict[str, Any], t
     report: dict[str, Any] = {"n_rows": len(rows), "skipped": {}}
     if not rows:
         raise DataError("no training rows", path)
-    if stage == "grpo" and spec.get("max_prompt_length"):
+    if stage == "grpo" and spec["max_prompt_length"]:
         kept = [row for row in rows if prompt_length(tokenizer, row["prompt"]) <= spec["max_prompt_length"]]
         if len(kept) < len(rows):
             report["skipped"]["prompt_too_long"] = len(rows) - len(kept)
@@ -238,7 +206,7 @@ def load_stage_rows(stage: str, path: str | os.PathLike, spec: dict[str, Any], t
         if not kept:
             raise DataError(f"every prompt is longer than max_prompt_length={spec['max_prompt_length']} tokens", path)
         rows = kept
-    if spec.get("max_examples") and len(rows) > spec["max_examples"]:
+    if spec["max_examples"] and len(rows) > spec["max_examples"]:
         report["skipped"]["beyond_max_examples"] = len(rows) - spec["max_examples"]
         rows = rows[: spec["max_examples"]]
     report["n_used"] = len(rows)
@@ -293,26 +261,44 @@ def split_validation(rows: list[dict[str, Any]], fraction: float, seed: int):
 # Model preparation
 
 def prepare_chat_format(stage: str, model: PreTrainedModel, tokenizer, spec: dict[str, Any]) -> dict[str, Any]:
-    """For chat stages: choose the chat template and initialise untrained chat-token embeddings."""
+    """For chat stages: choose the chat template, check that SFT can mask the loss to the
+    assistant's tokens with it, and initialise untrained chat-token embeddings."""
     if stage not in CHAT_STAGES:
-        return {"template": None, "reset": []}
+        return {"template": None, "reset": [], "warnings": []}
     template = modeling.set_chat_template(tokenizer, spec["chat_template"])
+    if stage == "sft" and spec["trainer"].get("assistant_only_loss"):
+        modeling.training_chat_template(tokenizer, key=f"{stage_key(stage)}.chat_template")
     reset = []
     if spec["init_special_tokens"] == "mean":
         reset = modeling.init_chat_token_embeddings(model, tokenizer)
     modeling.configure_generation(model, tokenizer)
-    return {"template": template, "reset": reset}
+    warnings = []
+    if reset and not trains_input_embeddings(spec, model):
+        warnings.append(f"the chat tokens {', '.join(reset)} were initialised from the mean embedding but are not "
+                        "trained: add the input embeddings to lora.modules_to_save or lora.trainable_token_indices")
+    return {"template": template, "reset": reset, "warnings": warnings}
+
+
+def trains_input_embeddings(spec: dict[str, Any], model: PreTrainedModel) -> bool:
+    """Whether the stage updates the input embedding matrix: full fine-tuning, or LoRA with the
+    embeddings in ``modules_to_save`` or some of their rows in ``trainable_token_indices``."""
+    if spec["method"] == "full":
+        return True
+    lora = spec["lora"]
+    embedding = model.get_input_embeddings()
+    name = next(name for name, module in model.named_modules() if module is embedding).rsplit(".", 1)[-1]
+    indices = lora.get("trainable_token_indices")
+    return name in (lora.get("modules_to_save") or []) or bool(
+        indices if not isinstance(indices, dict) else indices.get(name))
 
 
 def lora_config(spec: dict[str, Any]):
-    """PEFT LoraConfig from the stage's ``lora`` block, or None for full fine-tuning."""
+    """``peft.LoraConfig`` from the stage's ``lora`` block, or None for full fine-tuning."""
     if spec["method"] != "lora":
         return None
     from peft import LoraConfig
 
-    lora = spec["lora"]
-    return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                      target_modules=lora["target_modules"], bias="none", task_type="CAUSAL_LM")
+    return LoraConfig(**spec["lora"], task_type="CAUSAL_LM")
 
 
 def is_peft_model(model) -> bool:
@@ -327,99 +313,43 @@ def is_peft_model(model) -> bool:
 
 def build_trainer(stage: str, model, tokenizer, train_set, eval_set, spec: dict[str, Any],
                   reward: Callable | None, seed: int, output_dir: Path, callbacks: list[TrainerCallback]):
-    """The TRL trainer for ``stage`` with every argument set from ``spec``."""
+    """The TRL trainer for ``stage``: its config from the stage's ``trainer`` block and the run."""
     from transformers import EarlyStoppingCallback
 
-    n_steps = estimated_steps(stage, spec, len(train_set))
-    common = common_arguments(spec, seed, output_dir, n_steps, has_eval=eval_set is not None)
-    if spec.get("early_stopping_patience") and eval_set is not None:
+    n_steps = estimated_steps(stage, spec["trainer"], len(train_set))
+    kwargs = trainer_config.trainer_arguments(stage, spec, seed, output_dir, n_steps, has_eval=eval_set is not None)
+    config_class = trainer_config.trainer_class(stage)
+    try:
+        args = config_class(**kwargs)
+    except (TypeError, ValueError) as error:  # TRL's and transformers' own checks of the arguments
+        raise ConfigError(f"{config_class.__name__} rejected the arguments: {error}",
+                          key=f"{stage_key(stage)}.trainer") from error
+    if spec["early_stopping_patience"]:
         callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=spec["early_stopping_patience"])]
     if stage == "grpo":
-        from trl import GRPOConfig, GRPOTrainer
+        from trl import GRPOTrainer
 
-        if spec["use_vllm"] and importlib.util.find_spec("vllm") is None:
-            raise ConfigError("use_vllm needs the vllm package: the train rule runs such stages in envs/vllm.yaml "
-                              "(--software-deployment-method conda), or set use_vllm: false",
-                              key="stages.grpo.use_vllm")
-
-        args = GRPOConfig(
-            **common,
-            num_generations=spec["num_generations"],
-            max_completion_length=spec["max_completion_length"],
-            beta=spec["beta"],
-            temperature=spec["temperature"],
-            loss_type=spec["loss_type"],
-            use_vllm=spec["use_vllm"],
-            vllm_mode=spec["vllm_mode"],
-            shuffle_dataset=True,
-            log_completions=False,
-        )
         return GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=train_set,
                            eval_dataset=eval_set, processing_class=tokenizer, peft_config=lora_config(spec),
                            callbacks=callbacks)
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
-    args = SFTConfig(
-        **common,
-        max_length=spec["max_length"],
-        packing=spec["packing"],
-        dataset_text_field="text",
-        completion_only_loss=False,    # language modelling: every token of the text is a target
-        assistant_only_loss=False,
-        include_num_input_tokens_seen="non_padding",
-    )
     return SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                       processing_class=tokenizer, peft_config=lora_config(spec), callbacks=callbacks)
 
 
-def common_arguments(spec: dict[str, Any], seed: int, output_dir: Path, n_steps: int, has_eval: bool) -> dict[str, Any]:
-    """TrainingArguments shared by every stage, all explicit (TRL's defaults are not the recipe's)."""
-    save_steps = spec["save_steps"] or max(1, math.ceil(n_steps / 5))
-    logging_steps = spec["logging_steps"] or max(1, n_steps // 25)
-    warmup = spec["warmup_ratio"]
-    args = {
-        "output_dir": str(output_dir),
-        "seed": seed,
-        "data_seed": seed,
-        "learning_rate": spec["learning_rate"],
-        "per_device_train_batch_size": spec["batch_size"],
-        "per_device_eval_batch_size": spec["batch_size"],
-        "gradient_accumulation_steps": spec["gradient_accumulation_steps"],
-        "num_train_epochs": spec["epochs"],
-        "max_steps": spec["max_steps"] or -1,
-        "lr_scheduler_type": "linear",
-        "warmup_steps": warmup if warmup < 1 else n_steps,  # a float below 1 is a ratio of the steps
-        "weight_decay": 0.0,
-        "max_grad_norm": 1.0,
-        "bf16": torch.cuda.is_available() and bool(spec["bf16"]),
-        CHECKPOINTING_ARG: bool(spec["gradient_checkpointing"]),
-        "logging_steps": logging_steps,
-        "logging_first_step": True,
-        "save_strategy": "steps",
-        "save_steps": save_steps,
-        "save_total_limit": CHECKPOINTS_KEPT,
-        "save_only_model": False,      # optimizer and scheduler too, so a resumed run continues exactly
-        "report_to": "none",
-        "disable_tqdm": True,          # ProgressLogger writes one line per log instead of a bar
-        "dataloader_num_workers": 0,
-        "dataloader_pin_memory": torch.cuda.is_available(),
-    }
-    if has_eval:
-        args.update(eval_strategy="steps", eval_steps=save_steps, load_best_model_at_end=True,
-                    metric_for_best_model="eval_loss", greater_is_better=False)
-    return args
-
-
-def estimated_steps(stage: str, spec: dict[str, Any], n_rows: int) -> int:
+def estimated_steps(stage: str, trainer: dict[str, Any], n_rows: int) -> int:
     """Optimizer steps the run will take (before packing), for default save and logging intervals."""
-    if spec["max_steps"]:
-        return spec["max_steps"]
-    samples = n_rows * (spec["num_generations"] if stage == "grpo" else 1)
-    per_step = spec["batch_size"] * spec["gradient_accumulation_steps"]
-    return max(1, math.ceil(math.ceil(samples / per_step) * spec["epochs"]))
+    max_steps = trainer_value(stage, trainer, "max_steps")
+    if max_steps and max_steps > 0:
+        return max_steps
+    samples = n_rows * (trainer_value(stage, trainer, "num_generations") if stage == "grpo" else 1)
+    per_step = (trainer_value(stage, trainer, "per_device_train_batch_size")
+                * trainer_value(stage, trainer, "gradient_accumulation_steps"))
+    return max(1, math.ceil(math.ceil(samples / per_step) * trainer_value(stage, trainer, "num_train_epochs")))
 
 
-def trainer_summary(trainer, result, progress: ProgressLogger) -> dict[str, Any]:
+def trainer_summary(trainer, result, progress: ProgressLogger, spec: dict[str, Any]) -> dict[str, Any]:
     """What the finished trainer knows: steps, tokens, speed, losses and the arguments it ran with."""
     state = trainer.state
     return {
@@ -429,21 +359,27 @@ def trainer_summary(trainer, result, progress: ProgressLogger) -> dict[str, Any]
         "tokens_per_second": progress.tokens_per_second(state),
         "train_runtime_s": result.metrics.get("train_runtime"),
         "final_loss": last_logged(state.log_history, "loss"),
+        "best_checkpoint": Path(state.best_model_checkpoint).name if state.best_model_checkpoint else None,
         "loss_history": loss_history(state.log_history),
-        "trainer_args": recorded_args(trainer.args),
+        "trainer_args": recorded_args(trainer.args, spec["trainer"]),
         "device": str(trainer.args.device),
         "processes": trainer.accelerator.num_processes,
         "distributed_type": str(trainer.accelerator.distributed_type.value),
     }
 
 
-def recorded_args(args) -> dict[str, Any]:
-    """The trainer arguments worth recording (the full set is hundreds of keys)."""
-    keys = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
-            "max_steps", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "bf16",
-            "gradient_checkpointing", "max_length", "packing", "completion_only_loss", "num_generations",
-            "max_completion_length", "beta", "temperature", "loss_type", "scale_rewards", "use_vllm",
-            "vllm_mode", "save_steps", "logging_steps", "seed")
+RECORDED_ARGS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
+                 "max_steps", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "bf16",
+                 "activation_checkpointing", "max_length", "packing", "assistant_only_loss", "completion_only_loss",
+                 "num_generations", "max_completion_length", "beta", "temperature", "loss_type", "scale_rewards",
+                 "use_vllm", "vllm_mode", "eval_strategy", "eval_steps", "save_steps", "logging_steps",
+                 "load_best_model_at_end", "metric_for_best_model", "report_to", "log_completions", "seed")
+
+
+def recorded_args(args, block: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the trainer ran with: every one the stage block set, and the recipe's
+    headline ones (the full set is hundreds of keys)."""
+    keys = [*RECORDED_ARGS, *(key for key in block if key not in RECORDED_ARGS)]
     recorded = {key: getattr(args, key) for key in keys if hasattr(args, key)}
     return json.loads(json.dumps(recorded, default=str))
 
@@ -482,9 +418,31 @@ class ProgressLogger(TrainerCallback):
                  self.tokens_per_second(state), elapsed, eta)
 
 
+class ShardingProbe(TrainerCallback):
+    """Records, as training starts, how much of the model this process holds: all of it, unless FSDP
+    sharded the parameters (DTensors, of which each process keeps its own slice)."""
+
+    def __init__(self):
+        self.summary: dict[str, Any] | None = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if model is None:
+            return
+        total = held = sharded = 0
+        for parameter in model.parameters():
+            total += parameter.numel()
+            local = parameter.to_local() if hasattr(parameter, "to_local") else parameter
+            held += local.numel()
+            sharded += local is not parameter
+        self.summary = {"parameters": total, "held_by_main_process": held,
+                        "held_share": round(held / total, 4) if total else None,
+                        "sharded_tensors": sharded}
+
+
 def loss_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The logged losses (and rewards, for GRPO) by step, from the Trainer's log history."""
-    keys = ("loss", "eval_loss", "reward", "reward_std", "learning_rate", "grad_norm", "num_input_tokens_seen")
+    keys = ("loss", "eval_loss", "reward", "reward_std", "frac_reward_zero_std", "learning_rate", "grad_norm",
+            "num_input_tokens_seen")
     history = []
     for entry in log_history:
         if "loss" in entry or "eval_loss" in entry:
@@ -492,10 +450,46 @@ def loss_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return history
 
 
+# A loss whose logged values all lie within this fraction of the first one "never moved".
+STILL_LOSS_TOLERANCE = 1e-6
+
+
+def learning_warnings(stage: str, log_history: list[dict[str, Any]]) -> list[str]:
+    """Signs that a stage learned nothing, from the Trainer's logged training steps.
+
+    - a zero gradient norm at every logged step: no parameter moved;
+    - GRPO: at every logged step, every prompt's group of completions earned one reward (TRL's
+      ``frac_reward_zero_std`` of 1; where it was not logged, a zero ``reward_std``): every
+      advantage, and so the policy gradient, was zero;
+    - other stages: a training loss that never moved.
+    """
+    steps = [entry for entry in log_history if "loss" in entry and "train_loss" not in entry]
+    if not steps:
+        return ["no training step was logged"]
+    found = []
+    grad_norms = [entry["grad_norm"] for entry in steps if entry.get("grad_norm") is not None]
+    if grad_norms and all(norm == 0 for norm in grad_norms):
+        found.append(f"zero gradient norm at every logged step ({len(grad_norms)} of {len(steps)})")
+    if stage == "grpo":
+        flat_groups = [entry["frac_reward_zero_std"] for entry in steps
+                       if entry.get("frac_reward_zero_std") is not None]
+        stds = [entry["reward_std"] for entry in steps if entry.get("reward_std") is not None]
+        if (flat_groups and all(share == 1 for share in flat_groups)) or (
+                not flat_groups and stds and all(std == 0 for std in stds)):
+            found.append(f"zero reward spread at every logged step ({len(flat_groups or stds)}): every completion of "
+                         "a prompt earned the same reward, so every advantage was zero")
+    else:
+        losses = [entry["loss"] for entry in steps]
+        if len(losses) > 1 and max(losses) - min(losses) <= STILL_LOSS_TOLERANCE * max(1.0, abs(losses[0])):
+            found.append(f"the training loss never moved from {losses[0]:.6g} over {len(losses)} logged steps")
+    return found
+
+
 def provenance_facts(training_log: dict[str, Any]) -> dict[str, Any]:
     """The training log's headline facts, for the model directory's provenance sidecar."""
-    keys = ("stage", "method", "processes", "steps", "tokens_seen", "tokens_per_second", "wall_time_s",
-            "final_loss", "lora_merged", "resumed_from", "special_tokens_reset", "data_report")
+    keys = ("stage", "method", "processes", "distributed_type", "sharding", "steps", "tokens_seen",
+            "tokens_per_second", "wall_time_s",
+            "final_loss", "lora_merged", "resumed_from", "special_tokens_reset", "warnings", "data_report")
     return {key: training_log.get(key) for key in keys}
 
 
@@ -588,6 +582,7 @@ def save_trained_model(trainer, tokenizer, out_dir: str | os.PathLike, training_
             trainer.model.save_pretrained(staging)
         if accelerator.is_main_process:
             tokenizer.save_pretrained(staging)
+            training_log.update(keep_training_records(Path(trainer.args.output_dir), staging))
             write_json(staging / "training_log.json", training_log)
             if out_dir.exists():
                 shutil.rmtree(out_dir)
@@ -598,3 +593,23 @@ def save_trained_model(trainer, tokenizer, out_dir: str | os.PathLike, training_
         raise
     accelerator.wait_for_everyone()
 
+
+
+def keep_training_records(trainer_dir: Path, model_dir: Path) -> dict[str, Any]:
+    """Move what the trainer logged beside its checkpoints into the model directory, which
+    outlives them: TensorBoard event files (``runs/``, with ``report_to: tensorboard``) and GRPO's
+    logged completions with their rewards (``log_completions``: TRL's Parquet files become one
+    ``completions.jsonl``). Returns the training log's pointers to them."""
+    kept: dict[str, Any] = {}
+    runs = trainer_dir / TENSORBOARD_SUBDIR
+    if runs.is_dir():
+        shutil.copytree(runs, model_dir / TENSORBOARD_SUBDIR)
+        kept["tensorboard"] = TENSORBOARD_SUBDIR
+    parts = sorted((trainer_dir / "completions").glob("completions_*.parquet"))
+    if parts:
+        import pyarrow.parquet as pq
+
+        rows = [row for part in parts for row in pq.read_table(part).to_pylist()]
+        kept["completions"] = {"file": COMPLETIONS_FILE, "n": write_jsonl(model_dir / COMPLETIONS_FILE, rows),
+                               "steps": sorted({row["step"] for row in rows})}
+    return kept

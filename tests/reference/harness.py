@@ -9,12 +9,16 @@ subprocess and compares its output with the project's own prompts, grades and sc
 
 SPEC holds ``jobs``: each a benchmark in its real Hugging Face schema (``format`` ahb or moru,
 ``questions`` and ``dimensions`` JSONL paths, the AHB ``revision``), the answers per sample and
-epoch, and the grader names. For each job the reference's own dataset converter, dimension
-model, scorer and metrics run in a real ``inspect_ai.eval`` with fake models: the answerer
-returns the given answers, and each grader replies ``replies.reply_for(grader, prompt)``. OUT
-holds every grader call (grader, prompt, reply), every epoch's score, the epoch-reduced scores
-and the metrics, plus, per format, the grade the reference reads from each of
-``replies.AWKWARD_REPLIES``, and the reference's template texts.
+epoch, the grader names, and optionally ``log``. For each job the reference's own dataset
+converter, dimension model, scorer and metrics run in a real ``inspect_ai.eval`` with fake
+models: the answerer returns the given answers, and each grader replies
+``replies.reply_for(grader, prompt)``. OUT holds every grader call (grader, prompt, reply), every
+epoch's score, the epoch-reduced scores and the metrics, plus, per format, the grade the
+reference reads from each of ``replies.AWKWARD_REPLIES``, and the reference's template texts.
+A job with ``log: true`` also runs the reference's own task function (``ahb``, ``anima`` or
+``moru``, as ``inspect eval inspect_evals/<task>`` would, on the job's files and answers), and OUT
+holds what its Inspect log shows: the samples with their scores and grader calls, the reductions
+and the metrics, for the comparison with the project's own log (value_retention/inspect_logs.py).
 
 One adaptation, which touches no number: a dimension without a usable grade in some epoch is
 reported as NaN rather than left out (Inspect's epoch reducer wants the same keys in every
@@ -40,6 +44,7 @@ import inspect_ai.scorer._model as model_graded
 from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.log import resolve_sample_attachments
 from inspect_ai.model import ModelAPI, ModelOutput, modelapi
 from inspect_ai.scorer import SampleScore, Score, mean_score, model_graded_qa, scorer
 from inspect_ai.solver import solver
@@ -171,6 +176,45 @@ def run_job(job: dict, log_dir: str) -> dict:
             "calls": list(CALLS), "epochs": epochs, "reduced": reduced, "metrics": metrics}
 
 
+def reference_log(job: dict, log_dir: str) -> dict:
+    """The reference's own task (``ahb``/``anima``/``moru``, its dataset converter, scorer,
+    metrics and epoch reducer) run on the job's files with the job's answers, and what its Inspect
+    log holds, for the comparison with the project's log (value_retention/inspect_logs.py)."""
+    dims, samples, _, _, _ = load(job)
+    package = "moru" if job["format"] == "moru" else ("ahb" if _has("inspect_evals.ahb") else "anima")
+    module = import_module(f"inspect_evals.{package}.{package}")
+    module.load_dimensions = lambda *args, **kwargs: list(dims.values())  # the files, not the hub
+    module.load_dataset_from_hf = lambda *args, **kwargs: MemoryDataset(samples)
+    task = getattr(module, package)(grader_models=[f"parity/{name}" for name in job["graders"]],
+                                    **({"dataset_revision": job["revision"]} if job["format"] == "ahb" else {}))
+    CALLS.clear()
+    log = inspect_eval(task, model="parity/answerer", solver=fixed_answers(job["answers"]), epochs=job["epochs"],
+                       log_dir=log_dir, display="none")[0]
+    if log.status != "success":
+        raise RuntimeError(f"job {job['name']}: the reference task failed: {log.error}")
+
+    def value(score):
+        return None if isinstance(score, float) and math.isnan(score) else score
+
+    def grader_calls(sample):
+        return sorted([event.model, event.input[0].text, event.output.completion]
+                      for event in sample.events if getattr(event, "event", None) == "model"
+                      and getattr(event, "role", None) == "grader")
+
+    return {
+        "task": log.eval.task, "epochs": log.eval.config.epochs,
+        "samples": [{"id": sample.id, "epoch": sample.epoch, "input": sample.input, "target": sample.target,
+                     "metadata": sample.metadata, "answer": sample.output.completion,
+                     "scores": {name: value(score.value) for name, score in sample.scores.items()},
+                     "grader_calls": grader_calls(sample)}
+                    for sample in (resolve_sample_attachments(s, "full") for s in log.samples)],
+        "reductions": {reduction.scorer: {str(entry.sample_id): value(entry.value) for entry in reduction.samples}
+                       for reduction in log.reductions or []},
+        "metrics": {score.name: {key: value(metric.value) for key, metric in score.metrics.items()}
+                    for score in log.results.scores},
+    }
+
+
 def metric_name(metric) -> str:
     from inspect_ai._util.registry import registry_info
     return registry_info(metric).name.split("/")[-1]
@@ -225,6 +269,8 @@ def main(spec_path: str, out_path: str) -> None:
     with tempfile.TemporaryDirectory() as log_dir:
         for job in spec["jobs"]:
             result["jobs"][job["name"]] = run_job(job, log_dir)
+            if job.get("log"):
+                result["jobs"][job["name"]]["log"] = reference_log(job, log_dir)
             if job["format"] not in result["reply_grades"]:
                 result["reply_grades"][job["format"]] = reply_grades(job, log_dir)
     Path(out_path).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..errors import ValueRetentionError
-from .cache import ResponseCache, cache_key
+from .cache import ResponseCache, cache_key, well_formed
 from .items import GradingItem
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,8 @@ class ModelJudge(Judge):
 
     Subclasses implement :meth:`_answer`; this class asks each distinct draw once (identical
     prompts share an answer only when sampling is deterministic, see cache.py), answers what it can
-    from the cache, writes every new answer to the cache as it arrives, counts tokens and shows
-    progress. ``temperature``, ``top_p`` and ``max_tokens`` are sent only when not None; None
+    from the cache, writes every new well-formed answer to the cache as it arrives, counts tokens
+    and shows progress. ``temperature``, ``top_p`` and ``max_tokens`` are sent only when not None; None
     leaves the provider's default, as the reference does.
     """
 
@@ -102,8 +102,7 @@ class ModelJudge(Judge):
 
     def key(self, item: GradingItem, draw_scope: str = "") -> str:
         draw = None if self.deterministic else {"scope": draw_scope, "epoch": item.epoch, "index": item.draw}
-        return cache_key(model=self.model, base_url=self.base_url, sampling=self.sampling,
-                         prompt=item.prompt, draw=draw)
+        return cache_key(model=self.model, sampling=self.sampling, prompt=item.prompt, draw=draw)
 
     def grade(self, items: Sequence[GradingItem], draw_scope: str = "") -> list[str]:
         keys = [self.key(item, draw_scope) for item in items]
@@ -120,9 +119,13 @@ class ModelJudge(Judge):
                       dynamic_ncols=True) as progress:
                 def on_reply(index: int, reply: Reply) -> None:
                     key = missing[index]
-                    self.cache.put(key, model=self.model, response=reply.text,
-                                   prompt_tokens=reply.prompt_tokens,
-                                   completion_tokens=reply.completion_tokens)
+                    # Only answers are cached. An API judge raises on an empty reply (it is
+                    # retried); a local model's empty greedy answer is used but not stored, so
+                    # the cache never holds a response that is not an answer.
+                    if well_formed(reply.text):
+                        self.cache.put(key, model=self.model, response=reply.text,
+                                       prompt_tokens=reply.prompt_tokens,
+                                       completion_tokens=reply.completion_tokens)
                     texts[key] = reply.text
                     self.stats.prompt_tokens += reply.prompt_tokens
                     self.stats.completion_tokens += reply.completion_tokens

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import ConfigError
+from .. import schema
 from ..generation import (
     Sampling,
     build_prompt,
@@ -27,7 +27,6 @@ from .items import GradingItem
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"max_tokens": 512, "batch_size": 8, "device": "auto", "dtype": "auto"}
 
 
 class TransformersJudge(ModelJudge):
@@ -36,13 +35,7 @@ class TransformersJudge(ModelJudge):
     kind = "transformers"
 
     def __init__(self, name: str, spec: dict[str, Any], cache: ResponseCache):
-        settings = {**DEFAULTS, **spec}
-        if not settings.get("model"):
-            raise ConfigError("a transformers judge needs 'model' (hub id or local folder)",
-                              key=f"judges.{name}.model")
-        if settings["max_tokens"] is None:
-            raise ConfigError("a transformers judge needs a number for 'max_tokens' (there is no provider "
-                              "default to fall back on)", key=f"judges.{name}.max_tokens")
+        settings = schema.resolved("judge", {**spec, "type": "transformers"}, key=f"judges.{name}")
         # Greedy decoding is deterministic, so the cache keys it as temperature 0.
         super().__init__(name, model=settings["model"], temperature=0.0, max_tokens=settings["max_tokens"],
                          base_url=None, cache=cache)

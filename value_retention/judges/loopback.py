@@ -20,12 +20,20 @@ from typing import Any
 @dataclass
 class Scripted:
     """One response: after ``delay_s``, HTTP ``status`` with ``content`` as the assistant's message
-    (status 200) or as the error message (any other status)."""
+    (status 200; None sends a null content) or as the error message (any other status).
 
-    content: str = "The submission meets the criterion.\nGRADE: C"
+    ``body`` replaces the whole response body (a dict is sent as JSON, a string as it is), for the
+    malformed replies real servers send now and then: no ``choices``, an error object with status
+    200, a body cut short. ``echo_authorization`` appends the request's Authorization header to the
+    content or error message, as a careless proxy's error page does.
+    """
+
+    content: str | None = "The submission meets the criterion.\nGRADE: C"
     status: int = 200
     delay_s: float = 0.0
     retry_after: str | None = None   # a Retry-After header (seconds), as rate limiters send
+    body: dict[str, Any] | str | None = None
+    echo_authorization: bool = False
 
 
 Responder = Callable[[dict[str, Any], int], Scripted]
@@ -36,10 +44,10 @@ def always(content: str = Scripted.content, delay_s: float = 0.0) -> Responder:
     return lambda body, number: Scripted(content=content, delay_s=delay_s)
 
 
-def completion_json(body: dict[str, Any], content: str) -> dict[str, Any]:
+def completion_json(body: dict[str, Any], content: str | None) -> dict[str, Any]:
     """An OpenAI chat.completion object; token counts are whitespace word counts."""
     prompt_tokens = sum(len(str(message.get("content", "")).split()) for message in body.get("messages", []))
-    completion_tokens = len(content.split())
+    completion_tokens = len((content or "").split())
     return {
         "id": f"chatcmpl-loopback-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -65,13 +73,13 @@ class LoopbackServer:
     each request's JSON body and Authorization header, for assertions.
     """
 
-    def __init__(self, responder: Responder | None = None):
+    def __init__(self, responder: Responder | None = None, port: int = 0):
         self.responder = responder or always()
         self.hits = 0
         self.bodies: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())  # port 0: any free one
         self._httpd.daemon_threads = True  # a handler still sleeping never blocks shutdown
         # A short poll interval makes shutdown quick (the default waits up to half a second).
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
@@ -112,19 +120,25 @@ class LoopbackServer:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
-                number = server._record(body, self.headers.get("Authorization"))
+                authorization = self.headers.get("Authorization")
+                number = server._record(body, authorization)
                 scripted = server.responder(body, number)
                 if scripted.delay_s:
                     time.sleep(scripted.delay_s)
-                if scripted.status == 200:
-                    self._send(200, completion_json(body, scripted.content))
+                content = scripted.content
+                if scripted.echo_authorization:
+                    content = f"{content or ''} (request had Authorization: {authorization})"
+                if scripted.body is not None:
+                    self._send(scripted.status, scripted.body)
+                elif scripted.status == 200:
+                    self._send(200, completion_json(body, content))
                 else:
-                    self._send(scripted.status, {"error": {"message": scripted.content,
-                                                           "type": "loopback_error"}},
+                    self._send(scripted.status, {"error": {"message": content, "type": "loopback_error"}},
                                {"Retry-After": scripted.retry_after} if scripted.retry_after else {})
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload: dict[str, Any] | str,
+                      headers: dict[str, str] | None = None) -> None:
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

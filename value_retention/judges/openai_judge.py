@@ -1,19 +1,29 @@
 """A judge behind any OpenAI-compatible chat-completions API (hosted models, a vLLM server, ...).
 
-Requests run concurrently (an asyncio semaphore bounds how many are in flight) through the
-``openai`` package's AsyncOpenAI client. The client's own retries are switched off so that every
-retry is ours and counted: rate limits (429), server errors (5xx), timeouts and connection errors
-are retried with exponential backoff and jitter (longer where the server's Retry-After asks); any
-other API error (a bad request, a wrong key) and a transient one that outlasts the retries fail
-the whole job with a message naming the question, dimension and judge. A response without a
-parseable grade is not an error: it is kept (grade null, raw text saved) and counted by the caller.
+Requests run concurrently through the ``openai`` package's AsyncOpenAI client, within the judge's
+limits (``concurrency``, and optionally ``requests_per_minute`` and ``tokens_per_minute``), which
+hold over every job of the judge at once (limits.py). The client's own retries are switched off
+so that every retry is ours and counted: rate limits (429), server errors (5xx), timeouts,
+connection errors and malformed replies are retried with exponential backoff and jitter (longer
+where the server's Retry-After asks); any other API error (a bad request, a wrong key) and a
+transient one that outlasts the retries fail the whole job with a message naming the question,
+dimension and judge.
+
+A malformed reply is an HTTP 200 that carries no answer: a body that is not JSON, no ``choices``
+or an empty list of them, an error object in place of a completion, or an empty or null message.
+It is never cached (so a re-run against a healed server asks again) and never graded. A
+well-formed answer without a parseable grade is not an error: it is kept (grade null, raw text
+saved) and counted by the caller.
 
 Sampling settings (``temperature``, ``top_p``, ``max_tokens``) are sent only where the config sets
 a number; absent or null leaves the provider's default, which is what the reference sends.
 
 The API key is read from the environment variable the config names (``api_key_env``) only when a
-request must be sent, so a fully cached re-run needs no key. Its value is never logged, written or
-put into an error message.
+request must be sent, so a fully cached re-run needs no key; when one must be sent and the
+variable is unset, the job fails before its first request. The key's value is registered with
+value_retention.redact as it is read, so that every retry warning, error, traceback and log line
+is scrubbed of it (a server that echoes the Authorization header in its error text included), and
+so is the text of every reply before it is cached or written.
 """
 
 from __future__ import annotations
@@ -27,26 +37,20 @@ from typing import Any
 
 import openai
 
+from .. import redact, schema
 from ..errors import ConfigError
 from .base import JudgeError, ModelJudge, OnReply, Reply
 from .cache import ResponseCache
 from .items import GradingItem
+from .limits import SharedLimits, estimated_tokens
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "api_key_env": "OPENAI_API_KEY",
-    # Sampling left to the provider unless set, as the reference leaves it: null is not sent.
-    "temperature": None,
-    "top_p": None,
-    "max_tokens": None,
-    "concurrency": 32,
-    "timeout_s": 60.0,
-    "retries": 5,
-    "backoff_s": 1.0,        # first retry waits about this long; each further retry doubles it
-    "max_backoff_s": 60.0,
-}
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx
+
+
+class MalformedReply(Exception):
+    """An HTTP 200 that carries no answer (see the module docstring): retried, never cached."""
 
 
 class OpenAIJudge(ModelJudge):
@@ -55,7 +59,9 @@ class OpenAIJudge(ModelJudge):
     kind = "openai"
 
     def __init__(self, name: str, spec: dict[str, Any], cache: ResponseCache):
-        settings = {**DEFAULTS, **spec}
+        # The defaults (sampling left to the provider, as the reference leaves it; retries with
+        # exponential backoff) are the config schema's `judge_openai` ones.
+        settings = schema.resolved("judge", {**spec, "type": "openai"}, key=f"judges.{name}")
         if not settings.get("model"):
             raise ConfigError("an openai judge needs 'model'", key=f"judges.{name}.model")
         super().__init__(name, model=settings["model"], temperature=settings["temperature"],
@@ -63,14 +69,17 @@ class OpenAIJudge(ModelJudge):
                          base_url=settings.get("base_url"), cache=cache)
         self.api_key_env = settings["api_key_env"]
         self.concurrency = int(settings["concurrency"])
+        self.limits = SharedLimits(cache.path.parent / "limits", name, concurrency=self.concurrency,
+                                   requests_per_minute=settings["requests_per_minute"],
+                                   tokens_per_minute=settings["tokens_per_minute"])
         self.timeout_s = float(settings["timeout_s"])
         self.retries = int(settings["retries"])
         self.backoff_s = float(settings["backoff_s"])
         self.max_backoff_s = float(settings["max_backoff_s"])
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "api_key_env": self.api_key_env,
-                "concurrency": self.concurrency, "timeout_s": self.timeout_s, "retries": self.retries}
+        return {**super().describe(), "api_key_env": self.api_key_env, **self.limits.describe(),
+                "timeout_s": self.timeout_s, "retries": self.retries}
 
     def _api_key(self) -> str:
         key = os.environ.get(self.api_key_env)
@@ -78,7 +87,12 @@ class OpenAIJudge(ModelJudge):
             raise ConfigError(f"judge '{self.name}' reads its API key from the environment variable "
                               f"{self.api_key_env}, which is not set",
                               key=f"judges.{self.name}.api_key_env")
+        redact.register(key)  # whatever the variable's name, its value is scrubbed from every message
         return key
+
+    def close(self) -> None:
+        self.limits.close()
+        super().close()
 
     def _answer(self, items: list[GradingItem], on_reply: OnReply) -> None:
         asyncio.run(self._answer_all(items, on_reply))
@@ -110,30 +124,38 @@ class OpenAIJudge(ModelJudge):
 
     async def _ask_with_retries(self, client: openai.AsyncOpenAI, item: GradingItem) -> Reply:
         attempt = 0
+        estimate = estimated_tokens(item.prompt, self.max_tokens)
         while True:
             attempt += 1
             self.stats.calls += 1
             try:
-                return await self._ask(client, item)
-            except openai.APIError as error:
+                # The slot is held while the request is in flight, not while a retry waits.
+                async with self.limits.request(estimate) as admission:
+                    reply = await self._ask(client, item)
+                    admission.used(reply.prompt_tokens + reply.completion_tokens)
+                    return reply
+            except (openai.APIError, MalformedReply) as error:
                 if not is_transient(error) or attempt > self.retries:
                     raise self._failure(item, error, attempt) from None
                 # A server that says how long to wait (Retry-After) knows better than our backoff.
                 delay = max(self.backoff_delay(attempt - 1), min(retry_after_s(error) or 0.0, self.max_backoff_s))
                 self.stats.retries += 1
-                log.warning("judge %s: %s for %s; retry %d of %d in %.2f s", self.name,
-                            describe_error(error), item.describe(), attempt, self.retries, delay)
+                log.warning(redact.scrub(f"judge {self.name}: {describe_error(error)} for {item.describe()}; "
+                                         f"retry {attempt} of {self.retries} in {delay:.2f} s"))
                 await asyncio.sleep(delay)
 
     async def _ask(self, client: openai.AsyncOpenAI, item: GradingItem) -> Reply:
-        response = await client.chat.completions.create(
-            model=self.model,
-            messages=[{"role": "user", "content": item.prompt}],
-            **{name: value for name, value in self.sampling.items() if value is not None},
-        )
-        text = response.choices[0].message.content if response.choices else None
-        usage = response.usage
-        return Reply(text=text or "",
+        try:
+            response = await client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": "user", "content": item.prompt}],
+                **{name: value for name, value in self.sampling.items() if value is not None},
+            )
+        except ValueError as error:  # json.JSONDecodeError, pydantic's ValidationError: a 200 we cannot read
+            raise MalformedReply(f"the body is not a chat completion ({type(error).__name__}: "
+                                 f"{str(error)[:200]})") from None
+        usage = getattr(response, "usage", None)
+        return Reply(text=redact.scrub(answer_text(response)),
                      prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
                      completion_tokens=getattr(usage, "completion_tokens", 0) or 0)
 
@@ -146,17 +168,35 @@ class OpenAIJudge(ModelJudge):
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def _failure(self, item: GradingItem, error: BaseException, attempts: int) -> JudgeError:
-        message = (f"judge '{self.name}' (model {self.model}) could not grade {item.describe()} "
-                   f"after {attempts} attempt(s): {describe_error(error)}")
-        key = os.environ.get(self.api_key_env)
-        if key:  # an API error message should never echo a key, but make sure of it
-            message = message.replace(key, "***")
-        return JudgeError(message)
+        # An API error message should never echo a key, but a careless server's may: scrubbed.
+        return JudgeError(redact.scrub(f"judge '{self.name}' (model {self.model}) could not grade "
+                                       f"{item.describe()} after {attempts} attempt(s): {describe_error(error)}"))
+
+
+def answer_text(response: Any) -> str:
+    """The answer in a chat completion; MalformedReply, saying what is wrong, when there is none."""
+    if isinstance(response, str):  # the client hands back the text of a body that is not JSON
+        raise MalformedReply(f"the body is not a chat completion: {response[:200]!r}")
+    error = getattr(response, "error", None)
+    if error:  # some proxies and gateways answer 200 with {"error": {...}}
+        message = error.get("message", error) if isinstance(error, dict) else error
+        raise MalformedReply(f"an error object instead of a completion: {str(message)[:300]}")
+    choices = getattr(response, "choices", None)
+    if choices is None:
+        raise MalformedReply("no 'choices' in the completion")
+    if not choices:
+        raise MalformedReply("an empty list of 'choices'")
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    if content is None:
+        raise MalformedReply("the message's content is null")
+    if not isinstance(content, str) or not content.strip():
+        raise MalformedReply("the message's content is empty")
+    return content
 
 
 def is_transient(error: BaseException) -> bool:
-    """Worth retrying: rate limits, server errors, timeouts and dropped connections."""
-    if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
+    """Worth retrying: rate limits, server errors, timeouts, dropped connections, malformed replies."""
+    if isinstance(error, (openai.APIConnectionError, MalformedReply)):  # includes APITimeoutError
         return True
     if isinstance(error, openai.APIStatusError):
         return error.status_code in RETRYABLE_STATUS or error.status_code >= 500
@@ -174,10 +214,12 @@ def retry_after_s(error: BaseException) -> float | None:
 
 
 def describe_error(error: BaseException) -> str:
-    """A one-line description: the HTTP status if any, the error type and its message."""
+    """A one-line description, scrubbed of secrets: the HTTP status if any, the error type and its
+    message."""
     status = f"HTTP {error.status_code} " if isinstance(error, openai.APIStatusError) else ""
+    status = "HTTP 200 " if isinstance(error, MalformedReply) else status
     text = f"{status}{type(error).__name__}: {str(error)[:300]}"
-    cause = error.__cause__ or error.__context__
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     if cause is not None:  # "Connection error." says little; the transport's error says why
         text += f" (from {type(cause).__name__}: {str(cause)[:200]})"
-    return text
+    return redact.scrub(text)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .. import schema
 from ..errors import ConfigError
 from ..jsonl import write_jsonl
 from ..scorer_versions import ScorerVersion, scorer_version
@@ -17,19 +18,15 @@ from .items import GradingItem, build_items
 
 log = logging.getLogger(__name__)
 
-JUDGE_TYPES = ("lexical", "openai", "transformers")
-
 
 def build_judge(name: str, spec: Mapping[str, Any], cache_dir: str | os.PathLike | None) -> Judge:
-    """The judge a ``judges`` config entry describes; model judges cache in ``cache_dir``."""
-    spec = dict(spec)
-    kind = spec.get("type")
+    """The judge a ``judges`` config entry describes (checked against the config schema, which
+    gives its defaults); model judges cache in ``cache_dir``."""
+    spec = schema.resolved("judge", spec, key=f"judges.{name}")
+    kind = spec["type"]
     if kind == "lexical":
         from .lexical import LexicalJudge
-        return LexicalJudge(name, min_matches=int(spec.get("min_matches", 1)))
-    if kind not in JUDGE_TYPES:
-        raise ConfigError(f"unknown judge type {kind!r} (expected one of {', '.join(JUDGE_TYPES)})",
-                          key=f"judges.{name}.type")
+        return LexicalJudge(name, min_matches=spec["min_matches"])
     if cache_dir is None:
         raise ConfigError(f"a {kind} judge needs a cache folder (the judge rule's cache_dir)",
                           key=f"judges.{name}")

@@ -34,13 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import scores_csv
+from .. import schema, scores_csv
 from ..claims_spec import resolve_claims
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..jsonl import plain
 from ..scores_csv import QUESTION
 from .agreement import judge_agreement
-from .claims import PAPER_T_TESTS, claim_tests
+from .claims import claim_tests
 from .contrasts import adjust_contrast_family, condition_summaries, contrast_rows, dimension_table
 from .languages import languages_block
 from .mixed import mixedlm_block
@@ -49,35 +49,12 @@ from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SPEC = {"confidence": 0.95, "bootstrap_samples": 1000, "bootstrap_seed": 0,
-                "reference_condition": None, "contrasts": [], "transfer_ratio": None, "claims": {},
-                "paper_t_test": "welch", "power": 0.8, "min_language_items": 20}
-
-
 def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The analysis block with defaults filled in; ConfigError (naming the key) on a bad value."""
-    resolved = {**DEFAULT_SPEC, **dict(spec or {})}
-    unknown = sorted(set(resolved) - set(DEFAULT_SPEC))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)}", key="analysis")
-    if not 0.5 < float(resolved["confidence"]) < 1:
-        raise ConfigError("must be between 0.5 and 1", key="analysis.confidence")
-    if int(resolved["bootstrap_samples"]) < 1:
-        raise ConfigError("must be a positive integer", key="analysis.bootstrap_samples")
-    for index, pair in enumerate(resolved["contrasts"]):
-        if len(pair) != 2:
-            raise ConfigError("a contrast is [condition, minus]", key=f"analysis.contrasts.{index}")
-    if resolved["transfer_ratio"] is not None and len(resolved["transfer_ratio"]) != 2:
-        raise ConfigError("must be [condition, minus]", key="analysis.transfer_ratio")
-    if resolved["paper_t_test"] not in PAPER_T_TESTS:
-        raise ConfigError(f"must be one of {', '.join(PAPER_T_TESTS)}", key="analysis.paper_t_test")
-    if not 0 < float(resolved["power"]) < 1:
-        raise ConfigError("must be between 0 and 1", key="analysis.power")
-    if int(resolved["min_language_items"]) < 2:
-        raise ConfigError("must be at least 2", key="analysis.min_language_items")
-    resolve_claims(resolved["claims"])  # raises on a malformed claim, naming its key
+    """The analysis block checked against the config schema, with its defaults filled in;
+    ConfigError (naming the key) on a bad value, a malformed claim included."""
+    resolved = schema.resolved("analysis", spec, key="analysis")
+    resolve_claims(resolved["claims"])  # what a schema cannot say of a claim, naming its key
     resolved["contrasts"] = [list(pair) for pair in resolved["contrasts"]]
-    resolved["claims"] = dict(resolved["claims"] or {})
     return resolved
 
 
