@@ -271,33 +271,54 @@ def test_real_ahb_files_load_as_the_reference_does(real_ahb_dir):
 # ---------------------------------------------------------------------------------------------
 # Download (hub calls replaced by local datasets) and the scripts
 
+def fake_commit(revision: str) -> str:
+    """A 40-hex commit standing in for what the hub resolves ``revision`` to."""
+    import hashlib
+
+    return hashlib.sha1(revision.encode()).hexdigest()
+
+
 def test_download_reads_the_pinned_hub_revisions(tmp_path, monkeypatch):
+    """Each repository's revision is resolved to its commit first and that commit is loaded; the
+    origin records both. Defaults (the schema's): AHB at the commit inspect_evals pins."""
     import datasets
+
+    from value_retention import hub_revisions
 
     ahb_questions, ahb_dimensions = tiny_world.make_benchmark("ahb", 0)
     moru_questions, moru_dimensions = tiny_world.make_benchmark("moru", 0)
-    tables = {("sentientfutures/ahb", "questions"): ahb_questions,
-              ("sentientfutures/ahb", "dimensions"): ahb_dimensions,
+    ahb = "CompassioninMachineLearning/anima"
+    ahb_commit = "c658f00e80529c8b2d81bb89d95df6af4d4b5bf6"
+    tables = {(ahb, "questions"): ahb_questions, (ahb, "dimensions"): ahb_dimensions,
               ("org/moru", None): moru_questions, ("org/moru-dims", None): moru_dimensions}
-    calls = []
+    calls, resolved = [], []
 
     def fake_load_dataset(repo, name=None, **kwargs):
         calls.append((repo, name, kwargs))
         return datasets.Dataset.from_list(tables[(repo, name)])
 
+    def fake_resolve(repo, revision, repo_type="model"):
+        resolved.append((repo, revision, repo_type))
+        return revision if hub_revisions.COMMIT_SHA.match(revision) else fake_commit(revision)
+
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(hub_revisions, "resolve", fake_resolve)
     info = benchmarks.download({"source": "hub", "format": "ahb"}, tmp_path / "a" / "q.jsonl",
                                tmp_path / "a" / "d.jsonl")
-    assert calls == [("sentientfutures/ahb", "questions", {"revision": "AHB-2.2", "split": "train"}),
-                     ("sentientfutures/ahb", "dimensions", {"revision": "AHB-2.2", "split": "train"})]
+    assert resolved == [(ahb, ahb_commit, "dataset")]
+    assert calls == [(ahb, "questions", {"revision": ahb_commit, "split": "train"}),
+                     (ahb, "dimensions", {"revision": ahb_commit, "split": "train"})]
+    assert info["origin"]["commit"] == ahb_commit and info["origin"]["repo"] == ahb
     assert info["n_questions"] == 24 and len(load_benchmark("ahb", tmp_path / "a" / "q.jsonl",
                                                             tmp_path / "a" / "d.jsonl").questions) == 24
     calls.clear()
     spec = {"source": "hub", "format": "moru", "repo": "org/moru", "revision": "r1",
             "dimensions_repo": "org/moru-dims", "dimensions_revision": "r2"}
-    benchmarks.download(spec, tmp_path / "m" / "q.jsonl", tmp_path / "m" / "d.jsonl")
-    assert calls == [("org/moru", None, {"revision": "r1", "split": "train"}),
-                     ("org/moru-dims", None, {"revision": "r2", "split": "train"})]
+    info = benchmarks.download(spec, tmp_path / "m" / "q.jsonl", tmp_path / "m" / "d.jsonl")
+    assert calls == [("org/moru", None, {"revision": fake_commit("r1"), "split": "train"}),
+                     ("org/moru-dims", None, {"revision": fake_commit("r2"), "split": "train"})]
+    assert (info["origin"]["revision"], info["origin"]["commit"]) == ("r1", fake_commit("r1"))
+    assert info["origin"]["dimensions"]["commit"] == fake_commit("r2")
     assert len(read_jsonl(tmp_path / "m" / "q.jsonl")) == 30
 
 

@@ -196,17 +196,22 @@ def test_load_local_names_what_is_wrong(tmp_path):
 def test_download_calls_load_dataset_with_the_pinned_revision(tmp_path, monkeypatch):
     import datasets
 
+    from value_retention import hub_revisions
+
     calls = []
+    commit = "0123456789abcdef0123456789abcdef01234567"
 
     def fake_load_dataset(repo, **kwargs):
         calls.append((repo, kwargs))
         return datasets.Dataset.from_list(tiny_world.make_dataset("dolly", 4, 0))
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(hub_revisions, "resolve", lambda repo, revision, repo_type="model": commit)
     spec = {"source": "hub", "repo": "databricks/databricks-dolly-15k", "revision": "abc123", "format": "dolly"}
     info = datasets_io.download(spec, tmp_path / "dolly.jsonl")
-    assert calls == [("databricks/databricks-dolly-15k", {"revision": "abc123", "split": "train"})]
-    assert info["n_written"] == 4 and info["revision"] == "abc123"
+    # The revision is resolved to its commit and that commit loaded; both are recorded.
+    assert calls == [("databricks/databricks-dolly-15k", {"revision": commit, "split": "train"})]
+    assert info["n_written"] == 4 and (info["revision"], info["commit"]) == ("abc123", commit)
     assert datasets_io.prepare(tmp_path / "dolly.jsonl", "dolly", tmp_path / "out.jsonl")["n_written"] == 4
     with pytest.raises(ConfigError, match="source 'tiny' has nothing to download"):
         datasets_io.download({"source": "tiny", "generator": "dolly", "n": 4, "format": "dolly"}, tmp_path / "x.jsonl")

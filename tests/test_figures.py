@@ -153,10 +153,12 @@ def test_checked_scores_name_file_and_row(tmp_path):
 
 
 class NamedList(list):
-    """Enough of snakemake's Namedlist: a list whose items also have names."""
+    """Enough of snakemake's Namedlist: a list whose items also have names (a named list's items
+    are items of the container too, as Snakemake fills a rule's files)."""
 
     def __init__(self, items=(), **named):
-        super().__init__(items or named.values())
+        super().__init__(items or [item for value in named.values()
+                                   for item in (value if isinstance(value, list) else [value])])
         self.__dict__.update(named)
         self._names = named
 

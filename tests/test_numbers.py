@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from value_retention import figures, numbers, stats_json, tables, training_report
+from value_retention import figures, numbers, pinning, stats_json, tables, training_report
 from value_retention.errors import ConfigError, DataError
 from value_retention.scores_csv import check as check_scores
 
@@ -222,6 +222,9 @@ def generate_paper_inputs(root: Path, stats_by_bench: dict, seeds: int) -> dict[
     runs = [{"condition": "sft_dolly", "seed": 0, "stage": "sft", "warnings": [],
              "history": [{"step": 1, "loss": 3.0, "grad_norm": 1.0}, {"step": 2, "loss": 2.0, "grad_norm": 0.5}]}]
     training_report.plot_training_curves({"runs": runs, "warnings": []}, dirs["figures"] / "training_curves")
+    sources = [pinning.Source("models", "llama", "revision", "org/llama_&_co", "main", "0" * 40),
+               pinning.Source("datasets", "dolly", "revision", "data/dolly.jsonl", None, None, "a local file")]
+    (dirs["tables"] / "table_sources.tex").write_text(pinning.sources_table(sources), encoding="utf-8")
     return dirs
 
 

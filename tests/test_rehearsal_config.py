@@ -22,7 +22,7 @@ SIZES = {
     "seeds", "gpus", "processes", "max_rows", "per_device_train_batch_size", "gradient_accumulation_steps",
     "max_steps", "max_length", "max_completion_length", "num_generations", "max_prompt_length", "save_steps",
     "eval_steps", "epochs", "max_new_tokens", "batch_size", "concurrency", "timeout_s", "retries",
-    "bootstrap_samples", "r", "memory_mb", "generated_inputs", "cpus", "mem_mb", "runtime",
+    "bootstrap_samples", "min_language_items", "r", "memory_mb", "generated_inputs", "cpus", "mem_mb", "runtime",
 }
 ENDPOINTS = {
     "repo", "dimensions_repo", "revision", "dimensions_revision",  # the local hub's repositories

@@ -470,8 +470,9 @@ def test_statistics_script_writes_the_json_and_its_sidecar(tmp_path, monkeypatch
     class Named(list):
         """Enough of Snakemake's Namedlist for the script and provenance.record."""
 
-        def __init__(self, **items):
-            super().__init__(items.values())
+        def __init__(self, **items):  # a named list's items are items of the container too
+            super().__init__(item for value in items.values()
+                             for item in (value if isinstance(value, list) else [value]))
             self.__dict__.update(items)
             self._items = items
 

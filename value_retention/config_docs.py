@@ -59,6 +59,7 @@ def section(key: str, node: Mapping[str, Any]) -> list[str]:
     blocks = _same_definition(target)
     if blocks:  # `stages`: one block per stage, each the same definition
         names = ", ".join(f"`{name}`" for name in target["properties"])
+        out += [*table(target["properties"].items()), ""]
         target = schema.deref(blocks)
         out += [f"{names}: each {target['title']}.", ""]
     elif entry is not None:
@@ -87,10 +88,14 @@ def _same_definition(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _subblocks(node: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Keys whose value is a titled definition of its own (a stage's ``lora``): a table each."""
+    """Keys whose value is a titled definition of its own (a stage's ``lora``), or a by-name mapping
+    of them (``analysis.claims.*``): a table each."""
     for name, sub in node.get("properties", {}).items():
-        if "$ref" in sub and schema.deref(sub).get("title") and schema.deref(sub).get("properties"):
-            yield name, schema.deref(sub)
+        entries = sub.get("additionalProperties")
+        ref, label = (sub, name) if "$ref" in sub else (entries, f"{name}.*") if isinstance(entries, Mapping) \
+            and "$ref" in entries else (None, name)
+        if ref is not None and schema.deref(ref).get("title") and schema.deref(ref).get("properties"):
+            yield label, schema.deref(ref)
 
 
 def variants(node: Mapping[str, Any], label: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
