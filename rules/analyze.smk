@@ -39,9 +39,9 @@ rule claims:
         "../envs/analyze.yaml"
     params:
         benches=BENCHMARKS,
-        claims=config["analysis"].get("claims", {}),
-        confidence=config["analysis"].get("confidence"),
-        power=config["analysis"].get("power"),
+        claims=config["analysis"]["claims"],
+        confidence=config["analysis"]["confidence"],
+        power=config["analysis"]["power"],
     script:
         "../scripts/claims.py"
 
