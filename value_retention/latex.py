@@ -1,10 +1,10 @@
-"""LaTeX formatting shared by the tables, the number macros and the figures' LaTeX fragment.
+r"""LaTeX formatting shared by the tables, the number macros and the figures' LaTeX fragment.
 
-Number formats (so the paper's prose and tables agree): percent to one decimal, intervals as
-``[low, high]``, p-values to three decimals or ``<0.001``, differences with an explicit sign and
-a true minus sign. A value the statistics could not estimate (``null``) prints as ``--``
-(:data:`MISSING`). Also here: escaping, labels for benchmarks, conditions and language groups,
-and a small booktabs ``tabular`` builder.
+The number formats and labels are :mod:`value_retention.text_format`'s (plain text, shared with
+the report's HTML tables); the ``fmt_*`` functions here are those, escaped for LaTeX, so a true
+minus sign prints as ``\ensuremath{-}``. A value the statistics could not estimate (``null``)
+prints as ``--`` (:data:`MISSING`). Also here: escaping, and a small booktabs ``tabular``
+builder with :func:`render`, which sets a :class:`value_retention.tables.Table` in it.
 """
 
 from __future__ import annotations
@@ -12,68 +12,53 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .stats_json import is_missing
+from . import text_format
+from .text_format import MISSING as MISSING  # re-exported: the numbers and figures use these
+from .text_format import group_label as group_label
 
-MISSING = "--"
 MINUS = r"\ensuremath{-}"  # a real minus sign, in text and in math mode alike
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    text_format.MINUS: MINUS, "<": r"\ensuremath{<}", ">": r"\ensuremath{>}",
+    "\N{GREEK SMALL LETTER CHI}": r"\ensuremath{\chi}", "\N{SUPERSCRIPT TWO}": r"\ensuremath{^2}",
 }
 
 
 def latex_escape(text: Any) -> str:
-    """Escape LaTeX's special characters (condition names have underscores)."""
+    """Escape LaTeX's special characters (condition names have underscores), and set the few
+    non-ASCII characters the plain-text formats use (the minus sign) so pdflatex can print them."""
     return "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
 
 
 def fmt_number(value: Any, decimals: int = 1, signed: bool = False) -> str:
     """``35.7``; ``+3.2`` with ``signed``; a true minus sign for negatives; ``--`` when missing."""
-    if is_missing(value):
-        return MISSING
-    text = f"{abs(float(value)):.{decimals}f}"
-    if float(text) == 0:
-        return text  # no "-0.0"
-    if value < 0:
-        return MINUS + text
-    return "+" + text if signed else text
+    return latex_escape(text_format.fmt_number(value, decimals, signed))
 
 
 def fmt_pct(value: Any) -> str:
     """A percent-scale score, one decimal."""
-    return fmt_number(value, 1)
+    return latex_escape(text_format.fmt_pct(value))
 
 
 def fmt_ci(low: Any, high: Any, decimals: int = 1) -> str:
-    if is_missing(low) or is_missing(high):
-        return MISSING
-    return f"[{fmt_number(low, decimals)}, {fmt_number(high, decimals)}]"
+    return latex_escape(text_format.fmt_ci(low, high, decimals))
 
 
 def fmt_p(p: Any) -> str:
     """``0.043``, or ``<0.001`` below one in a thousand."""
-    if is_missing(p):
-        return MISSING
-    return r"\ensuremath{<}0.001" if p < 0.001 else f"{p:.3f}"
+    return latex_escape(text_format.fmt_p(p))
 
 
 def fmt_mean_ci(summary: Mapping[str, Any] | None) -> str:
     """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``."""
-    if not summary or is_missing(summary.get("mean")):
-        return MISSING
-    interval = fmt_ci(summary.get("ci_low"), summary.get("ci_high"))
-    return fmt_pct(summary["mean"]) + ("" if interval == MISSING else f" {interval}")
-
-
-def group_label(group: str) -> str:
-    """``non_english`` -> ``Non-English``; ``all`` -> ``All``."""
-    return "-".join(part.capitalize() for part in group.split("_"))
+    return latex_escape(text_format.fmt_mean_ci(summary))
 
 
 def bench_label(bench: str) -> str:
     """Benchmarks are acronyms (ahb, moru): print them in capitals."""
-    return latex_escape(bench.upper())
+    return latex_escape(text_format.bench_label(bench))
 
 
 def condition_label(name: str) -> str:
@@ -111,3 +96,24 @@ def stacked_header(name: str) -> str:
     if len(parts) == 1:
         return parts[0]
     return r"\begin{tabular}[b]{@{}c@{}}" + r"\_\\".join(parts) + r"\end{tabular}"
+
+
+def render(table) -> str:
+    """A :class:`value_retention.tables.Table` as a booktabs ``tabular``: every cell escaped (a
+    header cell with a ``latex`` attribute, such as ``tables.Math``, is set as that), header cells
+    stacked at underscores, block titles bold, notes in italics across the table."""
+
+    def cell(text: str) -> str:
+        return getattr(text, "latex", None) or latex_escape(text)
+
+    def header(text: str) -> str:
+        return getattr(text, "latex", None) or stacked_header(text)
+
+    width = len(table.header)
+    first = f"p{{{table.first_column_width}}}" if table.first_column_width else table.align[0]
+    columns = "@{}" + first + table.align[1:] + "@{}"
+    blocks = [(None if title is None else cell(title),
+               [[spanning(width, rf"\textit{{{cell(row)}}}")] if isinstance(row, str) else [cell(c) for c in row]
+                for row in rows])
+              for title, rows in table.blocks]
+    return tabular(columns, [header(text) for text in table.header], blocks)

@@ -25,9 +25,13 @@ def figure_files(outdir: str | os.PathLike, benches: Sequence[str]) -> list[str]
     return [*files, os.path.join(outdir, HEATMAP_FRAGMENT)]
 
 
+TABLE_FORMATS = (".tex", ".html")  # the paper's fragment; the report's page
+
+
 def table_files(outdir: str | os.PathLike) -> list[str]:
-    """The files ``tables.write_tables`` writes: the rule declares exactly these as outputs."""
-    return [os.path.join(outdir, f"table_{name}.tex") for name in TABLES]
+    """The files ``tables.write_tables`` writes, per table its LaTeX fragment then its HTML page:
+    the rule declares exactly these as outputs."""
+    return [os.path.join(outdir, f"table_{name}{suffix}") for name in TABLES for suffix in TABLE_FORMATS]
 
 
 def check_declared(expected: Iterable[str | os.PathLike], declared: Iterable[str | os.PathLike],

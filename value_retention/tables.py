@@ -1,50 +1,84 @@
-"""LaTeX tables from the statistics JSON (booktabs).
+"""The paper's tables from the statistics JSON, in LaTeX (booktabs) for the paper and HTML for the report.
 
-Every table is a caption-free ``tabular`` fragment: the paper wraps it in a ``table`` environment
-with its own caption and label, so prose stays in ``paper/main.tex`` and these files hold only
-data. Benchmarks are stacked as row blocks (a bold header row per benchmark), so each table is one
-file whatever the set of benchmarks, and ``main.tex`` never names a benchmark or a condition.
+Each table is built once, as data: a :class:`Table` of plain-text cells (the number formats are
+:mod:`value_retention.text_format`'s), which :func:`value_retention.latex.render` sets as a
+caption-free ``tabular`` fragment and :func:`value_retention.html_tables.render` as an HTML page.
+The paper wraps each fragment in a ``table`` environment with its own caption and label, so prose
+stays in ``paper/main.tex`` and these files hold only data. Benchmarks are stacked as row blocks
+(a bold header row per benchmark), so each table is one file whatever the set of benchmarks, and
+``main.tex`` never names a benchmark or a condition. The statistics are read through
+:mod:`value_retention.stats_json`.
 
-Number formats and the booktabs builder are :mod:`value_retention.latex`'s, shared with the
-number macros; the statistics are read through :mod:`value_retention.stats_json`.
+Files written by :func:`write_tables` (see :data:`TABLES`), each as ``.tex`` and ``.html``:
 
-Files written by :func:`write_tables` (see :data:`TABLES`):
-
-- ``table_headline.tex``: condition x language group, mean [CI];
-- ``table_contrasts.tex``: the pre-declared contrasts, estimate [CI], bootstrap CI, p, Holm p;
-- ``table_dimensions.tex``: per dimension, difference from the reference condition (BH q);
-- ``table_mixedlm.tex``: the mixed model: convergence, warnings, interaction LR test;
-- ``table_published.tex``: published numbers (config ``references``) beside the reproduced ones;
-- ``table_conditions.tex``: the condition tree (config ``conditions``);
-- ``table_grading.tex``: per condition and judge, the replies without a usable grade.
+- ``table_headline``: condition x language group, mean [CI];
+- ``table_contrasts``: the pre-declared contrasts, estimate [CI], bootstrap CI, p, Holm p;
+- ``table_dimensions``: per dimension, difference from the reference condition (BH q);
+- ``table_mixedlm``: the mixed model: convergence, warnings, interaction LR test;
+- ``table_published``: published numbers (config ``references``) beside the reproduced ones;
+- ``table_conditions``: the condition tree (config ``conditions``);
+- ``table_grading``: per condition and judge, the replies without a usable grade.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import html_tables, latex
 from .jsonl import atomic_path
-from .latex import (
-    MINUS,
-    MISSING,
-    bench_label,
-    condition_label,
-    fmt_ci,
-    fmt_mean_ci,
-    fmt_number,
-    fmt_p,
-    fmt_pct,
-    group_label,
-    latex_escape,
-    spanning,
-    stacked_header,
-    tabular,
-)
-from .outputs import TABLES, table_files
+from .outputs import TABLE_FORMATS, TABLES, table_files
 from .stats_json import check_group, condition_names, group_names, group_summary, is_missing
+from .text_format import MINUS, MISSING, bench_label, fmt_ci, fmt_mean_ci, fmt_number, fmt_p, fmt_pct, group_label
+
+
+class Note(str):
+    """A row that is one sentence across the table (set in italics)."""
+
+
+class Math(str):
+    """A header cell that LaTeX sets as math (``latex``); everywhere else it reads as its text."""
+
+    latex: str
+
+    def __new__(cls, text: str, latex: str) -> Math:
+        cell = super().__new__(cls, text)
+        cell.latex = latex
+        return cell
+
+
+Row = Sequence[str] | Note
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as data: a header, then blocks of rows, each under an optional title (a benchmark).
+
+    ``align`` has one letter (``l``, ``c``) per column; ``first_column_width`` makes the first
+    column a paragraph of that width in LaTeX (long dimension names wrap).
+    """
+
+    header: Sequence[str]
+    blocks: Sequence[tuple[str | None, Sequence[Row]]]
+    align: str
+    first_column_width: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.align) != len(self.header):
+            raise ValueError(f"{len(self.align)} column alignments for {len(self.header)} columns")
+        for _, rows in self.blocks:
+            for row in rows:
+                if not isinstance(row, Note) and len(row) != len(self.header):
+                    raise ValueError(f"a row has {len(row)} cells, the header {len(self.header)}: {row}")
+
+    def to_latex(self) -> str:
+        return latex.render(self)
+
+    def to_html(self, title: str) -> str:
+        return html_tables.render(self, title)
 
 
 def bench_title(bench: str, stats: Mapping[str, Any]) -> str:
@@ -57,30 +91,31 @@ def bench_title(bench: str, stats: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 # The tables.
 
-def headline_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+def headline_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> Table:
     """Condition x language group: mean [CI] in percent."""
     groups = group_names(stats_by_bench)
     header = ["Condition", *(group_label(group) for group in groups)]
     blocks = []
     for bench, stats in stats_by_bench.items():
-        rows = [[condition_label(condition),
+        rows = [[condition,
                  *(fmt_mean_ci(group_summary(stats, condition, group)) for group in groups)]
                 for condition in stats.get("conditions") or {}]
         blocks.append((bench_title(bench, stats), rows))
-    return tabular("@{}l" + "c" * len(groups) + "@{}", header, blocks)
+    return Table(header, blocks, align="l" + "c" * len(groups))
 
 
 def contrast_label(contrast: Mapping[str, Any]) -> str:
-    return f"{condition_label(contrast['condition'])} {MINUS} {condition_label(contrast['minus'])}"
+    return f"{contrast['condition']} {MINUS} {contrast['minus']}"
 
 
-def contrasts_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+def contrasts_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> Table:
     """The pre-declared contrasts: paired difference [t CI], cluster-bootstrap CI, p, Holm p.
 
     A contrast without an estimate (a language group with no items, as on an English-only
     benchmark) gets no row of dashes; a closing row of its block counts them instead.
     """
-    header = ["Contrast", "Group", "Difference [CI]", "Bootstrap CI", "$p$", r"$p_{\mathrm{Holm}}$"]
+    header = ["Contrast", "Group", "Difference [CI]", "Bootstrap CI", Math("p", "$p$"),
+              Math("p (Holm)", r"$p_{\mathrm{Holm}}$")]
     blocks = []
     for bench, stats in stats_by_bench.items():
         rows, previous, n_without_estimate = [], None, 0
@@ -101,13 +136,13 @@ def contrasts_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
             ])
             previous = label
         if n_without_estimate:
-            rows.append([spanning(len(header), rf"\textit{{{n_without_estimate} contrast(s) without data "
-                                               "(no items in the group) not shown; see the statistics' warnings}")])
-        blocks.append((bench_label(bench), rows or [[r"\textit{no contrasts}", *[""] * 5]]))
-    return tabular("@{}llcccc@{}", header, blocks)
+            rows.append(Note(f"{n_without_estimate} contrast(s) without data (no items in the group) "
+                             "not shown; see the statistics' warnings"))
+        blocks.append((bench_label(bench), rows or [Note("no contrasts")]))
+    return Table(header, blocks, align="llcccc")
 
 
-def dimensions_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+def dimensions_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> Table:
     """Per dimension and condition: difference from the reference condition, BH q in brackets.
 
     The reference condition (the one whose rows carry no difference) gets no column; the means
@@ -117,28 +152,29 @@ def dimensions_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
     compared = [condition for condition in condition_names(stats_by_bench)
                 if any(row["condition"] == condition and not is_missing(row.get("diff"))
                        for rows in rows_by_bench.values() for row in rows)]
-    header = ["Dimension", *(stacked_header(condition) for condition in compared)]
+    header = ["Dimension", *compared]
     blocks = []
     for bench, dimension_rows in rows_by_bench.items():
         cells = {(row["dimension"], row["condition"]): row for row in dimension_rows}
         dimensions = list(dict.fromkeys(row["dimension"] for row in dimension_rows))
         rows = []
         for dimension in dimensions:
-            row = [latex_escape(dimension)]
+            row = [dimension]
             for condition in compared:
                 cell = cells.get((dimension, condition), {})
                 diff = fmt_number(cell.get("diff"), 1, signed=True)
                 row.append(diff if diff == MISSING else f"{diff} ({fmt_p(cell.get('p_bh'))})")
             rows.append(row)
         if not rows:
-            rows = [[r"\textit{no per-dimension results}", *[""] * len(compared)]]
+            rows = [Note("no per-dimension results")]
         blocks.append((bench_label(bench), rows))
-    return tabular("@{}p{3.4cm}" + "c" * len(compared) + "@{}", header, blocks)
+    return Table(header, blocks, align="l" + "c" * len(compared), first_column_width="3.4cm")
 
 
-def mixedlm_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+def mixedlm_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> Table:
     """One row per benchmark: convergence, recorded warnings, the interaction LR test."""
-    header = ["Benchmark", "Converged", "Warnings", r"LR $\chi^2$", "df", "$p$"]
+    header = ["Benchmark", "Converged", "Warnings",
+              Math("LR \N{GREEK SMALL LETTER CHI}\N{SUPERSCRIPT TWO}", r"LR $\chi^2$"), "df", Math("p", "$p$")]
     rows = []
     for bench, stats in stats_by_bench.items():
         mixed = stats.get("mixedlm") or {}
@@ -152,11 +188,11 @@ def mixedlm_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
             MISSING if is_missing(lr.get("df")) else f"{lr['df']:g}",
             fmt_p(lr.get("p")),
         ])
-    return tabular("@{}lccccc@{}", header, [(None, rows)])
+    return Table(header, [(None, rows)], align="lccccc")
 
 
 def published_table(stats_by_bench: Mapping[str, Mapping[str, Any]],
-                    references: Mapping[str, Mapping[str, Mapping[str, float]]] | None) -> str:
+                    references: Mapping[str, Mapping[str, Mapping[str, float]]] | None) -> Table:
     """Published numbers (config ``references``, percent) beside the reproduced means and CIs.
 
     Every group a benchmark has references for gets a row per condition, so conditions the
@@ -176,70 +212,79 @@ def published_table(stats_by_bench: Mapping[str, Mapping[str, Any]],
             for index, condition in enumerate(conditions):
                 rows.append([
                     group_label(group) if index == 0 else "",
-                    condition_label(condition),
+                    condition,
                     fmt_pct(published.get(condition)),
                     fmt_mean_ci(group_summary(stats, condition, group)),
                 ])
         if rows:
             blocks.append((bench_label(bench), rows))
     if not blocks:
-        blocks = [(None, [[r"\textit{no published references in the config}", "", "", ""]])]
-    return tabular("@{}llcc@{}", header, blocks)
+        blocks = [(None, [Note("no published references in the config")])]
+    return Table(header, blocks, align="llcc")
 
 
-def conditions_table(conditions: Mapping[str, Mapping[str, Any]] | None) -> str:
+def conditions_table(conditions: Mapping[str, Mapping[str, Any]] | None) -> Table:
     """The condition tree from the config: each condition, its parent and the stage that makes it."""
     header = ["Condition", "From", "Stage", "Data", "Reward"]
     rows = []
     for name, spec in (conditions or {}).items():
         if "from" in spec:
-            rows.append([condition_label(name), condition_label(spec["from"]), latex_escape(spec["stage"]),
-                         latex_escape(spec["data"]), latex_escape(spec.get("reward") or MISSING)])
+            rows.append([name, spec["from"], spec["stage"], spec["data"], spec.get("reward") or MISSING])
         else:
-            rows.append([condition_label(name), MISSING, "initial model",
-                         latex_escape(spec.get("init", MISSING)), MISSING])
+            rows.append([name, MISSING, "initial model", spec.get("init", MISSING), MISSING])
     if not rows:
-        rows = [[r"\textit{conditions not given}", "", "", "", ""]]
-    return tabular("@{}lllll@{}", header, [(None, rows)])
+        rows = [Note("conditions not given")]
+    return Table(header, [(None, rows)], align="lllll")
 
 
 def fmt_unparseable(counts: Mapping[str, Any] | None) -> str:
-    """``12/3,000 (0.40\\%)``: unparseable grades of all grades, with the rate."""
+    """``12/3,000 (0.40%)``: unparseable grades of all grades, with the rate."""
     if not counts or is_missing(counts.get("unparseable_percent")):
         return MISSING
     return (f"{counts['n_unparseable']:,}/{counts['n_grades']:,} "
-            f"({fmt_number(counts['unparseable_percent'], 2)}\\%)")
+            f"({fmt_number(counts['unparseable_percent'], 2)}%)")
 
 
-def grading_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> str:
+def grading_table(stats_by_bench: Mapping[str, Mapping[str, Any]]) -> Table:
     """Per benchmark (titled with its scorer version) and condition: unparseable grades of all
     grades per judge and in total. What an unparseable grade scored is the version's rule."""
     judges = list(dict.fromkeys(judge for stats in stats_by_bench.values()
                                 for judge in ((stats.get("grading") or {}).get("judges") or {})))
-    header = ["Condition", *(stacked_header(judge) for judge in judges), "All judges"]
+    header = ["Condition", *judges, "All judges"]
     blocks = []
     for bench, stats in stats_by_bench.items():
         grading = stats.get("grading")
         if not grading:
-            blocks.append((bench_label(bench), [[spanning(len(header), r"\textit{not recorded}")]]))
+            blocks.append((bench_label(bench), [Note("not recorded")]))
             continue
-        title = (f"{bench_label(bench)}: scorer version \\texttt{{{latex_escape(grading['scorer_version'])}}}, "
-                 f"unparseable {latex_escape(grading['scorer']['unparseable_rule'])}")
-        rows = [[condition_label(condition),
+        title = (f"{bench_label(bench)}: scorer version {grading['scorer_version']}, "
+                 f"unparseable {grading['scorer']['unparseable_rule']}")
+        rows = [[condition,
                  *(fmt_unparseable(counts["judges"].get(judge)) for judge in judges),
                  fmt_unparseable(counts)]
                 for condition, counts in grading["by_condition"].items()]
         blocks.append((title, rows))
-    return tabular("@{}l" + "c" * (len(judges) + 1) + "@{}", header, blocks)
+    return Table(header, blocks, align="l" + "c" * (len(judges) + 1))
 
 
 # --------------------------------------------------------------------------------------------
 # Writing them all.
 
+# The HTML pages' captions (the paper's captions are in paper/main.tex, the report's in report/).
+HTML_TITLES = {
+    "headline": "Mean score (percent) per condition and language group, with 95% CIs",
+    "contrasts": "Pre-declared contrasts: paired difference (percentage points), CIs, p and Holm-adjusted p",
+    "dimensions": "Per dimension: difference from the reference condition (BH q in brackets)",
+    "mixedlm": "Mixed model: convergence, warnings and the interaction likelihood-ratio test",
+    "published": "Published numbers beside the reproduced ones (percent)",
+    "conditions": "The condition tree",
+    "grading": "Replies without a usable grade, per condition and judge",
+}
+
 def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | os.PathLike,
                  references: Mapping[str, Any] | None = None,
                  conditions: Mapping[str, Any] | None = None) -> list[Path]:
-    """Write every table in :data:`TABLES` to ``outdir``; returns the paths written."""
+    """Write every table in :data:`TABLES` to ``outdir``, as LaTeX and as HTML; returns the paths written."""
     builders = {
         "headline": lambda: headline_table(stats_by_bench),
         "contrasts": lambda: contrasts_table(stats_by_bench),
@@ -249,10 +294,15 @@ def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | 
         "conditions": lambda: conditions_table(conditions),
         "grading": lambda: grading_table(stats_by_bench),
     }
+    paths = iter(table_files(outdir))
     written = []
-    for name, path in zip(TABLES, table_files(outdir)):
-        text = "% Generated by value_retention.tables; do not edit.\n" + builders[name]()
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(Path(path))
+    for name in TABLES:
+        table = builders[name]()
+        texts = {".tex": "% Generated by value_retention.tables; do not edit.\n" + table.to_latex(),
+                 ".html": table.to_html(HTML_TITLES[name])}
+        for suffix in TABLE_FORMATS:
+            path = next(paths)
+            with atomic_path(path) as tmp:
+                tmp.write_text(texts[suffix], encoding="utf-8")
+            written.append(Path(path))
     return written
