@@ -34,17 +34,21 @@ window.addEventListener("load", () => {
   (async () => {
     await wait();
     const record = {menu: nav(), categories: {}, results: {}};
-    for (const category of Object.keys(categories)) {
+    const placement = {};
+    for (const [category, subcategories] of Object.entries(categories)) {
       app.showCategory(category); await wait();
       record.categories[category] = nav();  // its subcategories, or its results when it has one
+      for (const [subcategory, paths] of Object.entries(subcategories)) {
+        for (const path of paths) placement[path] = [category, subcategory];
+      }
     }
-    for (const [path, result] of Object.entries(results)) {
+    for (const path of Object.keys(results)) {
       app.showResultInfo(path); await wait();
       const info = nav();
       const button = new ButtonViewManager(app).handleSelectedResult(path);
       if (button.props.onClick) { button.props.onClick(); await wait(); }
-      record.results[path] = {info: info, pane: pane(), category: result.category,
-                              subcategory: result.subcategory, download: button.props.href || null};
+      const [category, subcategory] = placement[path] || [null, null];
+      record.results[path] = {info: info, pane: pane(), category: category, subcategory: subcategory};
     }
     const probe = document.createElement("pre");
     probe.id = "probe";
@@ -66,7 +70,8 @@ def chromium() -> str:
 
 def open_report(report_html: Path, timeout: int = 120) -> dict:
     """What the report shows: ``{"menu", "categories": {cat: nav text}, "results": {path:
-    {"info", "pane", "category", "subcategory", "download"}}}``."""
+    {"info" (its navigation text, the caption included), "pane" (the content pane's HTML),
+    "category", "subcategory"}}}``."""
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         text = report_html.read_text(encoding="utf-8")
