@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEX_STAMP := $(VENV)/.tex-installed
 
-.PHONY: run test lint setup tex report dryrun clean reference-venvs env-venvs rehearsal
+.PHONY: run test lint setup tex report dryrun clean reference-venvs env-venvs rehearsal chromium
 
 setup: $(STAMP) $(TEX_STAMP)
 
@@ -33,6 +33,12 @@ $(TEX_STAMP):
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended >/dev/null; fi
 	mkdir -p $(VENV) && touch $@
+
+# Headless Chromium (Debian's package), which the report test opens `snakemake --report` in.
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium >/dev/null; }
 
 # The venv's bin first on PATH: the notebook rule runs jupyter from there.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -80,7 +86,7 @@ rehearsal: setup
 	$(BIN)/value-retention rehearse --workdir . -- --rerun-incomplete
 
 # -rfEsp: the summary names every failed, erroring, skipped and passed test (the parity tests too).
-test: setup lint reference-venvs env-venvs
+test: setup lint reference-venvs env-venvs chromium
 	python -m pytest -q -rfEsp
 
 clean:

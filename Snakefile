@@ -25,6 +25,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/analyze.smk"
 include: "rules/paper.smk"
+include: "rules/report.smk"
 
 
 report: "report/workflow.rst"
@@ -35,6 +36,8 @@ rule all:
     input:
         rules.paper.output.pdf,
         rules.explore_notebook.output.summary,
+        rules.notebook_page.output.page,
+        expand(rules.sample_answers.output.page, bench=BENCHMARKS),
         expand(
             rules.inspect_log.output.eval_log, bench=BENCHMARKS, condition=CONDITIONS, seed=SEEDS
         ),

@@ -51,7 +51,7 @@ rule figures:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
         scores=expand(rules.collect_scores.output.scores, bench=BENCHMARKS),
     output:
-        for_report(figure_files(f"{OUT}/figures", BENCHMARKS), category="Figures"),
+        for_report(figure_files(f"{OUT}/figures", BENCHMARKS)),
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -67,7 +67,7 @@ rule tables:
         stats=expand(rules.statistics.output.stats, bench=BENCHMARKS),
         claims=rules.claims.output.claims,
     output:
-        for_report(table_files(f"{OUT}/tables"), category="Tables"),
+        for_report(table_files(f"{OUT}/tables")),
     log:
         f"{LOGS}/tables.log",
     conda:

@@ -20,6 +20,7 @@ from value_retention.config import (
     root_model,
 )
 from value_retention.errors import ConfigError
+from value_retention.outputs import report_section
 
 # The config Snakemake loaded, read again by the project's one loader, as `value-retention
 # check-config` reads it: the same files in the same order (`--configfile A B` merges B over A),
@@ -249,13 +250,23 @@ def judge_revision(wildcards):
     return spec.get("prompt_revision", spec.get("revision", "tiny"))
 
 
-def for_report(paths, category):
-    """PNG figures and LaTeX tables go into `snakemake --report`; the PDFs are for the paper."""
+def for_report(paths):
+    """The figures' PNGs and the tables' HTML pages go into `snakemake --report`, each with its
+    caption and category (value_retention.outputs.report_section); PDFs and LaTeX are the paper's."""
 
-    def shown(path):
-        return path.endswith((".png", ".tex")) and "heatmaps" not in path
+    def item(path):
+        section = report_section(path)
+        if section is None:
+            return path
+        category, subcategory, caption = section
+        return report(
+            path,
+            caption=f"../report/{caption}.rst",
+            category=category,
+            subcategory=subcategory,
+        )
 
-    return [report(p, category=category) if shown(p) else p for p in paths]
+    return [item(path) for path in paths]
 
 
 wildcard_constraints:

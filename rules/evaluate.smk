@@ -124,8 +124,8 @@ rule inspect_log:
         eval_log=report(
             f"{OUT}/inspect/{{bench}}/{{condition}}/seed{{seed}}.eval",
             caption="../report/inspect_log.rst",
-            category="Inspect logs",
-            subcategory="{bench}",
+            category="Judging",
+            subcategory="{bench}: Inspect logs",
             labels={"condition": "{condition}", "seed": "{seed}"},
         ),
     log:

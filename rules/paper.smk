@@ -27,7 +27,7 @@ rule paper:
         figures=rules.figures.output,
         training_curves=rules.training_report.output.figure_pdf,
     output:
-        pdf=report(f"{OUT}/paper/paper.pdf", category="Paper"),
+        pdf=report(f"{OUT}/paper/paper.pdf", caption="../report/paper.rst", category="Paper"),
     log:
         f"{LOGS}/paper.log",
     # Where the system's TeX Live is (envs/paper.yaml: conda has none that builds main.tex).

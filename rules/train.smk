@@ -106,7 +106,12 @@ rule training_report:
     output:
         summary=f"{OUT}/training/summary.json",
         figure_pdf=f"{OUT}/figures/training_curves.pdf",
-        figure_png=report(f"{OUT}/figures/training_curves.png", category="Training"),
+        figure_png=report(
+            f"{OUT}/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            subcategory="Curves",
+        ),
     log:
         f"{LOGS}/training_report.log",
     conda:

@@ -1,10 +1,11 @@
-"""Snakemake script: write the paper's LaTeX tables from the statistics.
+"""Snakemake script: write the paper's tables (LaTeX, and HTML for the report) from the statistics.
 
 input.stats: one file per benchmark, in params.benches order; input.claims: the claims file (the
 claims rule's). params.references: the config's
 ``references`` block; params.conditions: the config's ``conditions`` block, for the condition
 tree table (the run's config block when the rule does not pass it). output: exactly
-``value_retention.outputs.table_files(<tables dir>)``.
+``value_retention.outputs.table_files(<tables dir>)``: per table its LaTeX fragment (for the
+paper) and its HTML page (for the report).
 """
 
 from pathlib import Path

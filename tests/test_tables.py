@@ -63,7 +63,7 @@ def test_format_helpers():
 
 def test_headline_table_values_order_and_missing_group():
     stats = {"ahb": make_stats("ahb"), "en_only": make_stats("en_only", non_english=False)}
-    table = tables.headline_table(stats)
+    table = tables.headline_table(stats).to_latex()
     assert_booktabs(table, columns=4)
     assert "Condition & All & English & Non-English" in table
     assert r"\textbf{AHB (30 questions, 10 clusters)}" in table
@@ -78,7 +78,7 @@ def test_headline_table_values_order_and_missing_group():
 
 
 def test_contrasts_table_formats_p_values_and_names_each_contrast_once():
-    table = tables.contrasts_table({"ahb": make_stats("ahb")})
+    table = tables.contrasts_table({"ahb": make_stats("ahb")}).to_latex()
     assert_booktabs(table, columns=6)
     rows = body_rows(table)
     assert rows[0][:2] == [rf"sft\_magicoder {MINUS} sft\_dolly", "All"]
@@ -91,14 +91,14 @@ def test_contrasts_table_formats_p_values_and_names_each_contrast_once():
 
 
 def test_contrasts_without_data_are_counted_not_listed():
-    table = tables.contrasts_table({"en": make_stats("en", non_english=False)})
+    table = tables.contrasts_table({"en": make_stats("en", non_english=False)}).to_latex()
     assert_booktabs(table, columns=6)
     assert "Non-English" not in table  # no rows of dashes for a group without items
     assert r"\textit{3 contrast(s) without data" in table
 
 
 def test_dimensions_table_shows_difference_and_bh_q_and_escapes_names():
-    table = tables.dimensions_table({"ahb": make_stats("ahb")})
+    table = tables.dimensions_table({"ahb": make_stats("ahb")}).to_latex()
     # the reference condition (no differences) gets no column
     assert_booktabs(table, columns=len(CONDITIONS))
     assert r"Scope\_Sensitivity \& 100\% care" in table
@@ -112,7 +112,7 @@ def test_dimensions_table_shows_difference_and_bh_q_and_escapes_names():
 def test_mixedlm_table_handles_missing_blocks():
     stats = {"ahb": make_stats("ahb"), "en": make_stats("en", non_english=False), "none": make_stats("none")}
     stats["none"]["mixedlm"] = None
-    table = tables.mixedlm_table(stats)
+    table = tables.mixedlm_table(stats).to_latex()
     assert_booktabs(table, columns=6)
     rows = body_rows(table)
     assert rows[0] == ["AHB", "yes", "1", "12.35", "5", "0.030"]
@@ -122,7 +122,7 @@ def test_mixedlm_table_handles_missing_blocks():
 
 def test_published_table_puts_dashes_where_nothing_is_published_or_reproduced():
     references = {**REFERENCES, "gone": {"all": {"sft_dolly": 10.0}}}
-    table = tables.published_table({"ahb": make_stats("ahb"), "moru": make_stats("moru")}, references)
+    table = tables.published_table({"ahb": make_stats("ahb"), "moru": make_stats("moru")}, references).to_latex()
     assert_booktabs(table, columns=4)
     rows = body_rows(table)
     by_key, group = {}, None
@@ -143,7 +143,7 @@ def test_published_table_rejects_an_unknown_group():
 
 def test_conditions_table_shows_the_tree():
     grpo = {"from": "base", "stage": "grpo", "data": "prompts_1", "reward": "code"}
-    table = tables.conditions_table({"base": {"init": "tiny_llama"}, "grpo_x": grpo})
+    table = tables.conditions_table({"base": {"init": "tiny_llama"}, "grpo_x": grpo}).to_latex()
     assert_booktabs(table, columns=5)
     rows = body_rows(table)
     assert rows[0] == ["base", "--", "initial model", r"tiny\_llama", "--"]
@@ -165,7 +165,10 @@ def test_write_tables_and_script(tmp_path):
 
     for path in outputs:
         text = Path(path).read_text()
-        assert text.startswith("% Generated") and r"\begin{tabular}" in text
+        if path.endswith(".tex"):
+            assert text.startswith("% Generated") and r"\begin{tabular}" in text
+        else:  # the report's page of the same table
+            assert path.endswith(".html") and text.startswith("<!DOCTYPE html>") and "<table" in text
         assert json.loads(Path(path + ".prov.json").read_text())["rule"] == "tables"
 
     snakemake.params = NamedList(benches=["moru"], references=None, conditions=None)
@@ -175,46 +178,46 @@ def test_write_tables_and_script(tmp_path):
 
 def test_grading_table_names_the_scorer_version_and_every_condition_and_judge(tmp_path):
     stats = {"ahb": make_stats("ahb", judges=True), "moru": make_stats("moru")}
-    text = tables.grading_table(stats)
-    assert text.count(r"scorer version \texttt{paper\_era}") == 2 and "scored as I (0)" in text
+    text = tables.grading_table(stats).to_latex()
+    assert text.count(r"scorer version paper\_era") == 2 and "scored as I (0)" in text
     assert r"gpt\_\\judge" in text and "All judges" in text  # judges sorted: gpt_judge, lexical
     # sft_dolly is the third condition: gpt_judge 3 and lexical 2 unparseable of 400 each
     assert r"sft\_dolly & 3/400 (0.75\%) & 2/400 (0.50\%) & 5/800 (0.62\%) \\" in text
 
 
 def test_claims_table_sets_published_paper_method_and_ours_side_by_side():
-    table = tables.claims_table(make_claims())
+    table = tables.claims_table(make_claims()).to_latex()
     assert_booktabs(table, columns=7)
     assert "Published" in table and "Paper's method" in table and r"$p_{\mathrm{Holm}}$" in table
     rows = {row[0]: row for row in body_rows(table)}
     sft = rows[r"ahb\_sft"]
     assert sft[1] == "AHB, All: difference"
     assert sft[2] == "65.2 vs 35.7"
-    assert sft[3] == r"51.9 vs 44.6, \ensuremath{p} 0.020: \textbf{supported}"
-    assert sft[4] == "+7.3 [3.2, 11.4]" and sft[5] == "0.003" and sft[6] == r"\textbf{supported}"
+    assert sft[3] == "51.9 vs 44.6, p 0.020: supported"
+    assert sft[4] == "+7.3 [3.2, 11.4]" and sft[5] == "0.003" and sft[6] == "supported"
     # Equivalence: the TOST (1 - 2 alpha) interval against the margin; inconclusive gives the MDE.
     equivalence = rows[r"moru\_no\_difference"]
-    assert equivalence[4] == MINUS + r"1.1 [" + MINUS + r"5.3, 3.1]\textsubscript{90} vs \ensuremath{\pm}5.0"
+    assert equivalence[4] == MINUS + r"1.1 [" + MINUS + r"5.3, 3.1] (90\%) vs \ensuremath{\pm}5.0"
     assert equivalence[6] == "inconclusive (MDE 9.4)"
-    assert equivalence[3].endswith(r"\textbf{supported}")  # the paper's reading of p = 0.7
+    assert equivalence[3].endswith("supported")  # the paper's reading of p = 0.7
     transfer = rows[r"ahb\_transfer"]
     assert transfer[2] == "ratio 4.5" and "ratio 0.60 [0.30, 0.90]" in transfer[4]
-    assert transfer[6] == r"\textbf{contradicted}" and transfer[3].endswith("not significant")
-    assert "no claims declared" in tables.claims_table(None)
+    assert transfer[6] == "contradicted" and transfer[3].endswith("not significant")
+    assert "no claims declared" in tables.claims_table(None).to_latex()
 
 
 def test_headline_table_says_when_every_question_scored_zero():
     stats = make_stats("ahb")
     stats["conditions"]["base"]["all"] = {**stats["conditions"]["base"]["all"], "mean": 0.0, "ci_low": 0.0,
                                           "ci_high": 11.57, "degenerate": "all 0"}
-    table = tables.headline_table({"ahb": stats})
+    table = tables.headline_table({"ahb": stats}).to_latex()
     assert r"0.0 (all 0; \ensuremath{\leq}11.6)" in table
     assert "[0.0, 0.0]" not in table and "[0.0, 11.6]" not in table
 
 
 def test_languages_table_has_a_column_per_language_and_counts_the_rest():
     stats = {"ahb": make_stats("ahb", non_english=False), "moru": make_stats("moru")}
-    table = tables.languages_table(stats)
+    table = tables.languages_table(stats).to_latex()
     assert_booktabs(table, columns=4)
     assert "Condition & English & Malay & Hindi" in table
     assert "1 language(s) with fewer than 20 questions not shown" in table
@@ -224,9 +227,33 @@ def test_languages_table_has_a_column_per_language_and_counts_the_rest():
 
 
 def test_interactions_table_puts_the_paired_difference_beside_the_model_term():
-    table = tables.interactions_table({"ahb": make_stats("ahb"), "en": make_stats("en", non_english=False)})
+    table = tables.interactions_table({"ahb": make_stats("ahb"), "en": make_stats("en", non_english=False)}).to_latex()
     assert_booktabs(table, columns=5)
     rows = body_rows(table)
     assert rows[0] == [r"sft\_magicoder \ensuremath{-} base \ensuremath{\times} non-English", "+14.0 [8.0, 20.0]",
                        r"\ensuremath{<}0.001", "+13.5 [7.4, 19.6]", r"\ensuremath{<}0.001"]
     assert "no interaction term" in table
+
+
+def test_html_tables_show_the_same_cells_as_the_latex_ones_escaped_for_html():
+    stats = {"ahb": make_stats("ahb"), "en": make_stats("en", non_english=False)}
+    contrasts = tables.contrasts_table(stats)
+    page = contrasts.to_html("Contrasts & more")
+    assert page.startswith("<!DOCTYPE html>") and "<caption>Contrasts &amp; more</caption>" in page
+    assert "sft_magicoder \N{MINUS SIGN} sft_dolly" in page and "+7.3 [3.9, 10.7]" in page
+    assert ">&lt;0.001<" in page  # the p-value the LaTeX sets as \ensuremath{<}0.001
+    assert page.count('class="row_heading level0') == len(stats)  # one spanning title per benchmark
+    assert 'rowspan=' in page and ">AHB<" in page
+    assert re.search(r'class="data row\d+ col0 note" >3 contrast\(s\) without data', page)  # italic
+    assert contrasts.to_html("x") == contrasts.to_html("x")  # deterministic: same bytes on a re-run
+    dimensions = tables.dimensions_table({"ahb": make_stats("ahb")}).to_html("Dimensions")
+    assert "Scope_Sensitivity &amp; 100% care" in dimensions and "<th" in dimensions
+    untitled = tables.conditions_table({"base": {"init": "tiny_llama"}}).to_html("Conditions")
+    assert "row_heading" not in untitled and ">tiny_llama<" in untitled
+    mixed = tables.mixedlm_table({"ahb": make_stats("ahb")}).to_html("Mixed model")
+    assert "LR \N{GREEK SMALL LETTER CHI}\N{SUPERSCRIPT TWO}" in mixed and ">12.35<" in mixed
+
+
+def test_a_table_row_of_the_wrong_width_is_refused():
+    with pytest.raises(ValueError, match="a row has 1 cells, the header 2"):
+        tables.Table(["a", "b"], [(None, [["only one"]])], align="ll")

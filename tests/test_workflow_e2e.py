@@ -19,11 +19,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from value_retention.outputs import REPORT_CATEGORIES
 from value_retention.provenance import audit_chain, sidecar_path
 from value_retention.run_lock import pid_alive
 
 from conftest import REPO, dry_run_jobs, latexmk_available
 from inspect_log_checks import check_run_log
+from report_checks import open_report, pane_document
 
 pytestmark = pytest.mark.e2e
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -269,12 +271,42 @@ def test_rerun_has_nothing_to_do(run):
     assert "Nothing to be done" in result.stdout + result.stderr or not result.stdout.strip()
 
 
-def test_report_is_built(run):
+def test_the_report_shows_every_section_in_a_browser(run):
+    """`snakemake --report` of the tiny run, opened in headless Chromium: every item has a caption
+    and one of the categories; the tables show as HTML, beside the sample answers with their
+    grades, the training curves and the executed notebook."""
     result = snakemake(run, "--report", "results/report.html", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    html = (run / "results" / "report.html").read_text(errors="replace")
-    assert "condition_scores" in html and "training_curves" in html
-    assert "Inspect logs" in html and "seed0.eval" in html
+    shown = open_report(run / "results" / "report.html")
+    assert set(shown["categories"]) == set(REPORT_CATEGORIES), shown["categories"].keys()
+    for category in REPORT_CATEGORIES:
+        assert category in shown["menu"], category
+    items = shown["results"]
+    for path, item in items.items():
+        assert item["category"] in REPORT_CATEGORIES, (path, item["category"])
+        description = item["info"].partition("DESCRIPTION")[2].partition("SIZE")[0].strip()
+        assert len(description) > 40, f"{path}: no caption shown ({description!r})"
+        assert "System Message" not in item["info"], f"{path}: the caption's reStructuredText has errors"
+    by_name = {Path(path).name: item for path, item in items.items()}
+    for name in ("headline", "contrasts", "dimensions", "mixedlm", "published", "conditions", "grading"):
+        page = pane_document(by_name[f"table_{name}.html"]["pane"])
+        assert "<table" in page and "<td" in page, name
+    assert "sft_dolly" in pane_document(by_name["table_headline.html"]["pane"])
+    assert not any(name.endswith(".tex") for name in by_name)  # LaTeX is the paper's, not the report's
+    for bench in CONFIG["benchmarks"]:
+        item = by_name[f"sample_answers_{bench}.html"]
+        page = pane_document(item["pane"])
+        assert item["category"] == "Generation" and "Question" in page
+        for condition in CONFIG["conditions"]:
+            assert f">{condition}<" in page, (bench, condition)
+        for judge in CONFIG["panel"]:
+            assert f">{judge}<" in page, (bench, judge)
+    curves = by_name["training_curves.png"]
+    assert curves["category"] == "Training" and "<img" in curves["pane"] and "data:image/png" in curves["pane"]
+    notebook = by_name["explore_scores.html"]
+    assert "language_means" in pane_document(notebook["pane"])  # the notebook's own code and output
+    assert by_name["paper.pdf"]["category"] == "Paper"
+    assert sum(item["category"] == "Judging" for item in items.values()) >= len(conditions_and_seeds())
 
 
 def test_a_killed_training_job_leaves_no_output_and_resumes(tmp_path):

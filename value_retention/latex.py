@@ -1,10 +1,10 @@
-"""LaTeX formatting shared by the tables, the number macros and the figures' LaTeX fragment.
+r"""LaTeX formatting shared by the tables, the number macros and the figures' LaTeX fragment.
 
-Number formats (so the paper's prose and tables agree): percent to one decimal, intervals as
-``[low, high]``, p-values to three decimals or ``<0.001``, differences with an explicit sign and
-a true minus sign. A value the statistics could not estimate (``null``) prints as ``--``
-(:data:`MISSING`). Also here: escaping, labels for benchmarks, conditions and language groups,
-and a small booktabs ``tabular`` builder.
+The number formats and labels are :mod:`value_retention.text_format`'s (plain text, shared with
+the report's HTML tables); the ``fmt_*`` functions here are those, escaped for LaTeX, so a true
+minus sign prints as ``\ensuremath{-}``. A value the statistics could not estimate (``null``)
+prints as ``--`` (:data:`MISSING`). Also here: escaping, and a small booktabs ``tabular``
+builder with :func:`render`, which sets a :class:`value_retention.tables.Table` in it.
 """
 
 from __future__ import annotations
@@ -12,79 +12,55 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .stats_json import is_missing
+from . import text_format
+from .text_format import MISSING as MISSING  # re-exported: the numbers and figures use these
+from .text_format import group_label as group_label
 
-MISSING = "--"
 MINUS = r"\ensuremath{-}"  # a real minus sign, in text and in math mode alike
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    text_format.MINUS: MINUS, "<": r"\ensuremath{<}", ">": r"\ensuremath{>}",
+    text_format.AT_MOST: r"\ensuremath{\leq}", text_format.AT_LEAST: r"\ensuremath{\geq}",
+    text_format.PLUS_MINUS: r"\ensuremath{\pm}", text_format.TIMES: r"\ensuremath{\times}",
+    "\N{GREEK SMALL LETTER CHI}": r"\ensuremath{\chi}", "\N{SUPERSCRIPT TWO}": r"\ensuremath{^2}",
 }
 
 
 def latex_escape(text: Any) -> str:
-    """Escape LaTeX's special characters (condition names have underscores)."""
+    """Escape LaTeX's special characters (condition names have underscores), and set the few
+    non-ASCII characters the plain-text formats use (the minus sign) so pdflatex can print them."""
     return "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
 
 
 def fmt_number(value: Any, decimals: int = 1, signed: bool = False) -> str:
     """``35.7``; ``+3.2`` with ``signed``; a true minus sign for negatives; ``--`` when missing."""
-    if is_missing(value):
-        return MISSING
-    text = f"{abs(float(value)):.{decimals}f}"
-    if float(text) == 0:
-        return text  # no "-0.0"
-    if value < 0:
-        return MINUS + text
-    return "+" + text if signed else text
+    return latex_escape(text_format.fmt_number(value, decimals, signed))
 
 
 def fmt_pct(value: Any) -> str:
     """A percent-scale score, one decimal."""
-    return fmt_number(value, 1)
+    return latex_escape(text_format.fmt_pct(value))
 
 
 def fmt_ci(low: Any, high: Any, decimals: int = 1) -> str:
-    if is_missing(low) or is_missing(high):
-        return MISSING
-    return f"[{fmt_number(low, decimals)}, {fmt_number(high, decimals)}]"
+    return latex_escape(text_format.fmt_ci(low, high, decimals))
 
 
 def fmt_p(p: Any) -> str:
     """``0.043``, or ``<0.001`` below one in a thousand."""
-    if is_missing(p):
-        return MISSING
-    return r"\ensuremath{<}0.001" if p < 0.001 else f"{p:.3f}"
+    return latex_escape(text_format.fmt_p(p))
 
 
 def fmt_mean_ci(summary: Mapping[str, Any] | None) -> str:
-    """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``.
-
-    A degenerate cell says what it is instead of printing ``[0.0, 0.0]``: ``0.0 (all 0; <= 12.3)``
-    gives the one-sided bound the statistics computed (value_retention.stats.bounded).
-    """
-    if not summary or is_missing(summary.get("mean")):
-        return MISSING
-    degenerate = summary.get("degenerate")
-    if degenerate == "all 0":
-        return rf"{fmt_pct(summary['mean'])} (all 0; \ensuremath{{\leq}}{fmt_pct(summary.get('ci_high'))})"
-    if degenerate == "all 100":
-        return rf"{fmt_pct(summary['mean'])} (all 100; \ensuremath{{\geq}}{fmt_pct(summary.get('ci_low'))})"
-    if degenerate == "all equal":
-        return f"{fmt_pct(summary['mean'])} (all equal)"
-    interval = fmt_ci(summary.get("ci_low"), summary.get("ci_high"))
-    return fmt_pct(summary["mean"]) + ("" if interval == MISSING else f" {interval}")
-
-
-def group_label(group: str) -> str:
-    """``non_english`` -> ``Non-English``; ``all`` -> ``All``."""
-    return "-".join(part.capitalize() for part in group.split("_"))
+    """``35.7 [30.1, 41.2]`` from a group summary ``{"mean", "ci_low", "ci_high", ...}``."""
+    return latex_escape(text_format.fmt_mean_ci(summary))
 
 
 def bench_label(bench: str) -> str:
     """Benchmarks are acronyms (ahb, moru): print them in capitals."""
-    return latex_escape(bench.upper())
+    return latex_escape(text_format.bench_label(bench))
 
 
 def condition_label(name: str) -> str:
@@ -96,59 +72,22 @@ def condition_label(name: str) -> str:
 
 def fmt_signed_ci(estimate: Any, low: Any, high: Any) -> str:
     """``+3.2 [0.4, 6.0]``: a difference in points with its interval."""
-    text = fmt_number(estimate, 1, signed=True)
-    interval = fmt_ci(low, high)
-    return text if MISSING in (text, interval) else f"{text} {interval}"
-
-
-VERDICT_LABELS = {"supported": r"\textbf{supported}", "contradicted": r"\textbf{contradicted}",
-                  "inconclusive": "inconclusive", "not tested": r"\textit{not tested}",
-                  "not significant": "not significant"}
+    return latex_escape(text_format.fmt_signed_ci(estimate, low, high))
 
 
 def fmt_published(claim: Mapping[str, Any]) -> str:
     """The paper's numbers for a claim: ``65.2 vs 35.7``, ``ratio 4.5``, or ``--``."""
-    published = claim.get("published") or {}
-    parts = []
-    if "condition" in published and "minus" in published:
-        parts.append(f"{fmt_pct(published['condition'])} vs {fmt_pct(published['minus'])}")
-    if "difference" in published:
-        parts.append(fmt_number(published["difference"], 1, signed=True))
-    if "ratio" in published:
-        parts.append(f"ratio {fmt_number(published['ratio'], 1)}")
-    return "; ".join(parts) or MISSING
+    return latex_escape(text_format.fmt_published(claim))
 
 
 def fmt_paper_method(claim: Mapping[str, Any]) -> str:
     """The paper's statistic, its uncorrected p-value and its reading."""
-    method = claim.get("paper_method") or {}
-    if is_missing(method.get("estimate")):
-        return MISSING
-    if claim["test"] == "transfer":
-        text = f"ratio {fmt_number(method.get('ratio'), 2)}; {fmt_number(method['estimate'], 1, signed=True)}"
-    else:
-        text = f"{fmt_pct(method.get('mean_condition'))} vs {fmt_pct(method.get('mean_minus'))}"
-    return f"{text}, \\ensuremath{{p}} {fmt_p(method.get('p'))}: {VERDICT_LABELS.get(method.get('verdict'), MISSING)}"
+    return latex_escape(text_format.fmt_paper_method(claim))
 
 
 def fmt_ours(claim: Mapping[str, Any]) -> str:
     """Our estimate with its interval (TOST's (1 - 2 alpha) interval and margin for equivalence)."""
-    if claim["test"] == "equivalence":
-        tost = claim.get("tost") or {}
-        interval = fmt_ci(tost.get("ci_low"), tost.get("ci_high"))
-        level = "" if is_missing(tost.get("level")) else rf"\textsubscript{{{100 * tost['level']:g}}}"
-        return (f"{fmt_number(claim.get('estimate'), 1, signed=True)} {interval}{level} "
-                rf"vs \ensuremath{{\pm}}{fmt_number(claim.get('margin'), 1)}")
-    text = fmt_signed_ci(claim.get("estimate"), claim.get("ci_low"), claim.get("ci_high"))
-    if claim["test"] == "transfer":
-        transfer = claim.get("transfer") or {}
-        fieller = transfer.get("fieller") or {}
-        ratio = fmt_number(transfer.get("ratio"), 2)
-        if fieller.get("status") == "bounded":
-            text += f"; ratio {ratio} {fmt_ci(fieller.get('low'), fieller.get('high'), 2)}"
-        elif fieller.get("status"):
-            text += f"; ratio {ratio}, not determined"
-    return text
+    return latex_escape(text_format.fmt_ours(claim))
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,3 +121,24 @@ def stacked_header(name: str) -> str:
     if len(parts) == 1:
         return parts[0]
     return r"\begin{tabular}[b]{@{}c@{}}" + r"\_\\".join(parts) + r"\end{tabular}"
+
+
+def render(table) -> str:
+    """A :class:`value_retention.tables.Table` as a booktabs ``tabular``: every cell escaped (a
+    header cell with a ``latex`` attribute, such as ``tables.Math``, is set as that), header cells
+    stacked at underscores, block titles bold, notes in italics across the table."""
+
+    def cell(text: str) -> str:
+        return getattr(text, "latex", None) or latex_escape(text)
+
+    def header(text: str) -> str:
+        return getattr(text, "latex", None) or stacked_header(text)
+
+    width = len(table.header)
+    first = f"p{{{table.first_column_width}}}" if table.first_column_width else table.align[0]
+    columns = "@{}" + first + table.align[1:] + "@{}"
+    blocks = [(None if title is None else cell(title),
+               [[spanning(width, rf"\textit{{{cell(row)}}}")] if isinstance(row, str) else [cell(c) for c in row]
+                for row in rows])
+              for title, rows in table.blocks]
+    return tabular(columns, [header(text) for text in table.header], blocks)

@@ -26,9 +26,13 @@ def figure_files(outdir: str | os.PathLike, benches: Sequence[str]) -> list[str]
     return [*files, os.path.join(outdir, HEATMAP_FRAGMENT)]
 
 
+TABLE_FORMATS = (".tex", ".html")  # the paper's fragment; the report's page
+
+
 def table_files(outdir: str | os.PathLike) -> list[str]:
-    """The files ``tables.write_tables`` writes: the rule declares exactly these as outputs."""
-    return [os.path.join(outdir, f"table_{name}.tex") for name in TABLES]
+    """The files ``tables.write_tables`` writes, per table its LaTeX fragment then its HTML page:
+    the rule declares exactly these as outputs."""
+    return [os.path.join(outdir, f"table_{name}{suffix}") for name in TABLES for suffix in TABLE_FORMATS]
 
 
 def check_declared(expected: Iterable[str | os.PathLike], declared: Iterable[str | os.PathLike],
@@ -41,3 +45,28 @@ def check_declared(expected: Iterable[str | os.PathLike], declared: Iterable[str
                           f"{sorted(expected_set - declared_set)}, unknown "
                           f"{sorted(declared_set - expected_set)}; declare {helper}", key=f"rule {rule}: output")
     return expected_set
+
+
+# --------------------------------------------------------------------------------------------
+# Where each figure and table sits in `snakemake --report`: its category (one of
+# REPORT_CATEGORIES), subcategory and caption (report/<caption>.rst). The PNG figures and the
+# HTML tables are shown; the PDFs and the LaTeX are the paper's. Not "Statistics": the report's
+# own menu has an entry of that name (the jobs' runtimes), and captions would warn of the clash.
+
+REPORT_CATEGORIES = ("Training", "Generation", "Judging", "Statistical analysis", "Paper")
+_TABLE_SECTIONS = {"conditions": ("Training", "Conditions"), "grading": ("Judging", "Unparseable grades")}
+
+
+def report_section(path: str | os.PathLike) -> tuple[str, str, str] | None:
+    """``(category, subcategory, caption stem)`` of a figures or tables output the report shows,
+    or ``None`` for one it does not show (a PDF, a LaTeX fragment)."""
+    name = Path(path).name
+    stem, suffix = os.path.splitext(name)
+    if suffix == ".png" and stem.startswith(f"{HEATMAP_STEM}_"):
+        return "Statistical analysis", "Dimensions", HEATMAP_STEM
+    if suffix == ".png" and stem in SUMMARY_FIGURES:
+        return "Statistical analysis", "Figures", stem
+    if suffix == ".html" and stem.startswith("table_") and stem[len("table_"):] in TABLES:
+        category, subcategory = _TABLE_SECTIONS.get(stem[len("table_"):], ("Statistical analysis", "Tables"))
+        return category, subcategory, stem
+    return None
