@@ -252,7 +252,8 @@ def judge_revision(wildcards):
 
 def for_report(paths):
     """The figures' PNGs and the tables' HTML pages go into `snakemake --report`, each with its
-    caption and category (value_retention.outputs.report_section); PDFs and LaTeX are the paper's."""
+    caption and category (value_retention.outputs.report_section); PDFs and LaTeX are the paper's.
+    """
 
     def item(path):
         section = report_section(path)
