@@ -16,8 +16,10 @@ rule statistics:
         f"{LOGS}/statistics/{{bench}}.log",
     conda:
         "../envs/analyze.yaml"
+    threads: job_resource("statistics", "cpus")
     resources:
         # Mixed models and cluster bootstraps over every condition.
+        cpus_per_task=job_resource("statistics", "cpus"),
         mem_mb=job_resource("statistics", "mem_mb"),
         runtime=job_resource("statistics", "runtime"),
     params:

@@ -3,14 +3,11 @@
 from transformers import AutoTokenizer
 
 from value_retention import modeling, run_lock, training
-from value_retention.errors import ConfigError
 from value_retention.provenance import record
 
 with record(snakemake) as prov:
     spec = snakemake.params.spec
     seed = int(snakemake.params.seed)
-    if not spec.get("pretrain"):
-        raise ConfigError("a tiny model needs a 'pretrain' stage block", key="models.*.pretrain")
 
     def pretrain():
         tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)

@@ -5,7 +5,7 @@ and unparseable grades per judge) and input.training the training summary (whose
 warnings the statistics report too), output.stats the JSON; params.spec is the config's
 `analysis` block and params.bench the benchmark's name. The optional params.conditions (the
 config's condition names) sets the order of conditions in the output; without it they follow the
-CSV, which collect_scores sorts by name.
+CSV's order (collect_scores keeps the config's).
 """
 
 from value_retention import scores_csv, stats, stats_json, training_report

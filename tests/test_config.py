@@ -179,6 +179,32 @@ def test_plan_prints_gpu_hours_for_the_paper():
     assert "total" in text and f"{sum(row.gpu_hours for row in rows):.1f}" in text.splitlines()[-1]
 
 
+def test_plan_runs_on_a_world_that_trains_on_cpu():
+    """The tiny and rehearsal worlds ask for no GPUs (gpus: 0): the plan still says what each costs."""
+    from value_retention.plan import format_plan, plan
+
+    for name in ("config.yaml", "rehearsal.yaml"):
+        rows = plan(load_config(REPO / "config" / name), profile=REPO / "slurm" / "profile.yaml")
+        train = [row for row in rows if row.rule.startswith("train/")]
+        assert train and all(row.gpus_per_job == 0 and "on CPU" in row.note for row in train)
+        assert "total" in format_plan(rows)
+
+
+def test_leaving_out_the_reference_condition_means_none(tmp_path):
+    """The schema's default (null) is no baseline, not a condition named None."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    del config["analysis"]["reference_condition"]
+    assert load_config(write(tmp_path, config))["analysis"]["reference_condition"] is None
+    config["analysis"]["reference_condition"] = None
+    assert load_config(write(tmp_path, config))["analysis"]["reference_condition"] is None
+
+
+def test_a_tiny_model_needs_its_pretraining_before_any_job(tiny_config):
+    del tiny_config["models"]["tiny_llama"]["pretrain"]
+    with pytest.raises(ConfigError, match=r"key 'models\.tiny_llama(\.pretrain)?'.*pretrain"):
+        validate_schema(tiny_config)
+
+
 def test_plan_takes_the_gpu_type_from_the_site_variables(monkeypatch):
     from value_retention.plan import plan
 

@@ -293,7 +293,7 @@ def check_condition_names(config: Mapping[str, Any], source: str = "config") -> 
     for index, pair in enumerate(analysis.get("contrasts", [])):
         for name in pair:
             declared(name, f"analysis.contrasts.{index}")
-    if "reference_condition" in analysis:
+    if analysis.get("reference_condition") is not None:  # null (the schema's default): none
         declared(analysis["reference_condition"], "analysis.reference_condition")
     for index, name in enumerate(analysis.get("transfer_ratio") or []):
         declared(name, f"analysis.transfer_ratio.{index}")
@@ -354,7 +354,7 @@ def preflight(config: Mapping[str, Any], jobs: Iterable[tuple[str, Mapping[str, 
     for name, judge in config["judges"].items():
         if judge["type"] != "openai" or (wanted is not None and ("judge_api", name) not in wanted):
             continue
-        variable = judge.get("api_key_env", "OPENAI_API_KEY")
+        variable = judge["api_key_env"]
         if not os.environ.get(variable):
             errors.append(ConfigError(f"judge '{name}' reads its API key from the environment variable "
                                       f"{variable}, which is not set here, where its judge_api jobs run",

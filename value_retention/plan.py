@@ -119,13 +119,14 @@ def plan(config: Mapping[str, Any], profile: str | Path = "slurm/profile.yaml") 
         gpu_hours = tokens * 6 * params / flops[stage] / 3600
         jobs = len(conditions) * seeds
         rows.append(PlanRow(f"train/{stage}", jobs, gpus, gpu_model("train"), tokens, gpu_hours,
-                            f"6N FLOPs per token; ~{gpu_hours / jobs / gpus:.1f} h per job"))
+                            f"6N FLOPs per token; ~{gpu_hours / jobs / max(gpus, 1):.1f} h per job"
+                            + ("" if gpus else " (gpus 0: on CPU, the hours are CPU hours at the GPU's rate)")))
 
     benches = config["benchmarks"]
     questions = sum(planning["benchmark_questions"].get(b, 100) for b in benches)
     answers = len(config["conditions"]) * seeds * questions * config["generation"]["epochs"]
     gen_tokens = answers * (per_example["question"] + config["generation"]["max_new_tokens"])
-    generation_gpus = int(config["generation"].get("gpus", 1))
+    generation_gpus = config["generation"]["gpus"]
     rows.append(PlanRow("generate", len(config["conditions"]) * seeds * len(benches), generation_gpus,
                         gpu_model("generate"), gen_tokens, gen_tokens * 2 * params / flops["generate"] / 3600,
                         f"2N FLOPs per token ({generation_gpus} GPU per job, the generation block's gpus)"))

@@ -380,6 +380,7 @@ HTML_TITLES = {
     "grading": "Replies without a usable grade, per condition and judge",
 }
 
+
 def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | os.PathLike,
                  references: Mapping[str, Any] | None = None,
                  conditions: Mapping[str, Any] | None = None,

@@ -238,7 +238,8 @@ def resolve(stage: str, block: Mapping[str, Any] | None, cuda: bool, where: str 
         raise ConfigError("LoRA trains in one process (gpus: 1, or 0 on CPU); several processes are for full "
                           "fine-tuning (FSDP)", key=f"{where}.processes" if gpus <= 1 else f"{where}.gpus")
     if stage == "pretrain" and processes > 1:
-        raise ConfigError("pre-training the tiny model runs in one process (gpus: 0 or 1)", key=f"{where}.gpus")
+        raise ConfigError("pre-training the tiny model runs in one process (gpus: 0 or 1, processes: 1)",
+                          key=f"{where}.processes" if gpus <= 1 else f"{where}.gpus")
     if processes > 1 and trainer.get("use_vllm") and trainer.get("vllm_mode", "colocate") == "colocate":
         raise ConfigError("vLLM colocate generation runs on one GPU here; use gpus: 1 or vllm_mode: server",
                           key=f"{where}.trainer.vllm_mode")
@@ -346,7 +347,7 @@ def _rejection(stage: str, resolved: Mapping[str, Any], error: Exception) -> str
         batch = trainer_value(stage, trainer, "per_device_train_batch_size")
         steps = trainer.get("steps_per_generation") or trainer_value(stage, trainer, "gradient_accumulation_steps")
         message += (f" (TRL's generation_batch_size is per_device_train_batch_size x steps_per_generation, "
-                    f"else gradient_accumulation_steps, x gpus: {batch} x {steps} x {resolved['gpus']}; "
+                    f"else gradient_accumulation_steps, x processes: {batch} x {steps} x {resolved['processes']}; "
                     f"each step must hold whole groups of num_generations completions)")
     return message
 

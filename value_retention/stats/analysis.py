@@ -49,6 +49,7 @@ from .tidy import dimension_rows, epoch_means, incomplete_seed_coverage, overall
 
 log = logging.getLogger(__name__)
 
+
 def resolve_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
     """The analysis block checked against the config schema, with its defaults filled in;
     ConfigError (naming the key) on a bad value, a malformed claim included."""
