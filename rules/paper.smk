@@ -20,7 +20,9 @@ rule sources_table:
 
 rule paper:
     input:
-        tex=workflow.source_path("../paper/main.tex"),
+        # The repository's file itself (not Snakemake's source cache, which is gone after the run:
+        # provenance records this path, and the env check re-runs the script from it).
+        tex=os.path.join(workflow.basedir, "paper", "main.tex"),
         sources=rules.sources_table.output.table,
         numbers=rules.numbers.output.numbers,
         tables=rules.tables.output,

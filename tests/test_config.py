@@ -340,6 +340,18 @@ def test_preflight_names_missing_local_files_and_key_variables_for_the_jobs_abou
     assert preflight(config, workdir=tmp_path) == []
 
 
+def test_a_local_dataset_nothing_uses_needs_no_file(tmp_path, monkeypatch):
+    """The paper config names the mid-training corpus for its documented alternative only."""
+    from value_retention.config import preflight
+
+    monkeypatch.setenv("GEMINI_API_KEY", "set")
+    paper = load_config(REPO / "config" / "paper.yaml")
+    assert paper["datasets"]["compassion_docs"]["source"] == "local"
+    assert preflight(paper, workdir=tmp_path) == []
+    paper["conditions"]["midtrained"] = {"from": "base", "stage": "midtrain", "data": "compassion_docs"}
+    assert [error.key for error in preflight(paper, workdir=tmp_path)] == ["datasets.compassion_docs.path"]
+
+
 def test_a_workflow_needing_a_missing_file_or_key_fails_before_any_job(tiny_config, tmp_path, monkeypatch):
     """Snakemake's onstart: after the DAG is known, before the first job (not in dry runs)."""
     monkeypatch.delenv("PREFLIGHT_TEST_KEY", raising=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -408,9 +409,12 @@ def cli_examples() -> list[str]:
     for text in texts:
         text = text.replace("\\\n", " ")  # shell line continuations
         for match in re.finditer(r"(?:\.venv/bin/)?value-retention( [^`\n#]*)", text):
-            line = re.sub(r"\[[^\]]*\]", "", match.group(1))  # optional parts of a usage line
+            if re.search(r"\b[A-Z]{3,}\b", match.group(1)):  # a synopsis with placeholders (DIR, FILE)
+                continue
+            line = re.sub(r"\[(?!\d)[^\]]*\]", "", match.group(1))  # a usage line's optional parts, not a list
+            line = line.split(" > ")[0]  # a shell redirection: the command's output is what it writes
             line = " ".join(line.split())
-            if line and not line.startswith(("COMMAND", "...")) and not re.search(r"\b[A-Z]{3,}\b", line):
+            if len(line.split()) > 1:  # a bare command name in prose is a mention, not an example
                 examples.append(line)
     return list(dict.fromkeys(examples))
 
@@ -427,6 +431,8 @@ def example_workdir(run: Path, scratch: Path) -> Path:
     for entry in (run / "resources").iterdir():
         (scratch / "resources" / entry.name).symlink_to(entry)
     ResponseCache(scratch / "resources" / "judge_cache").close()
+    for overlay in ("my-site.yaml", "over.yaml"):  # the overlays the examples put after a full config
+        (scratch / overlay).write_text("generation:\n  epochs: 1\n")
     bench = run / "resources" / "benchmarks" / "ahb"
     judgments = run / "results" / "judgments" / "ahb" / "sft_dolly" / "seed0" / "lexical.jsonl"
     for questions, dimensions, judges in (("questions.jsonl", "dimensions.jsonl", ("judge_a.jsonl", "judge_b.jsonl")),
@@ -447,10 +453,11 @@ def test_every_cli_example_in_the_readme_and_help_runs(run, tmp_path):
     workdir = example_workdir(run, tmp_path)
     failed = []
     for example in examples:
-        result = subprocess.run([sys.executable, "-m", "value_retention.cli", *example.split()], cwd=workdir,
+        result = subprocess.run([sys.executable, "-m", "value_retention.cli", *shlex.split(example)], cwd=workdir,
                                 capture_output=True, text=True, timeout=300, env=ENV)
-        # The paper world's examples need its run: on the tiny run they must fail with one clear line.
-        needs_paper_run = "results-paper" in example
+        # The paper world's examples need its run (its results, or its downloads for `pin`): on the
+        # tiny run they must fail with one clear line.
+        needs_paper_run = "results-paper" in example or example.startswith("pin ")
         ok = (result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1) if needs_paper_run \
             else result.returncode == 0
         if not ok or "Traceback" in result.stderr:

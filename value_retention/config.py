@@ -314,10 +314,15 @@ def check_condition_names(config: Mapping[str, Any], source: str = "config") -> 
 # Preflight: what the machine must provide for the jobs about to run
 
 def local_paths(config: Mapping[str, Any]) -> dict[str, str]:
-    """Every local file the config names (``source: local`` datasets and benchmarks), by key."""
+    """Every local file the config's jobs read (``source: local`` datasets that a condition or a
+    tiny model uses, and benchmarks), by key. A dataset nothing uses (the paper config's corpus for
+    the documented mid-training alternative) needs no file."""
+    used = {spec["data"] for spec in config.get("conditions", {}).values() if "data" in spec}
+    for model in config.get("models", {}).values():
+        used |= {model.get("pretrain_data"), *model.get("tokenizer_corpus", [])}
     paths = {}
     for name, spec in config.get("datasets", {}).items():
-        if spec.get("source") == "local" and spec.get("path"):
+        if spec.get("source") == "local" and spec.get("path") and name in used:
             paths[f"datasets.{name}.path"] = spec["path"]
     for name, spec in config.get("benchmarks", {}).items():
         if spec.get("source") == "local":
