@@ -653,7 +653,7 @@ def test_the_grpo_batch_counts_the_training_processes(tiny_config, tmp_path):
     block = {"method": "full", "gpus": 2, "trainer": {"learning_rate": 1e-5, "per_device_train_batch_size": 2,
                                                       "num_generations": 4}}
     check_block("grpo", block)
-    with pytest.raises(ConfigError, match="x gpus: 2 x 1 x 1"):
+    with pytest.raises(ConfigError, match="x processes: 2 x 1 x 1"):
         check_block("grpo", {**block, "gpus": 1})
 
 
