@@ -62,6 +62,23 @@ def well_formed(response: str | None) -> bool:
     return isinstance(response, str) and bool(response.strip())
 
 
+def connect_shared(path: str | os.PathLike, busy_timeout_s: float = 60.0) -> sqlite3.Connection:
+    """An SQLite connection that several jobs share: WAL journaling and a busy timeout. Switching a
+    new database to WAL takes a lock that the busy timeout does not wait for, so two jobs opening
+    it at once retry the switch until the timeout instead of failing with "database is locked"."""
+    db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return db
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.05)
+
+
 class MalformedResponse(ValueError):
     """Raised by :meth:`ResponseCache.put` for a response that is not an answer."""
 
@@ -74,8 +91,7 @@ class ResponseCache:
         if not create and not self.path.is_file():
             raise FileNotFoundError(f"no response cache at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_shared(self.path, busy_timeout_s)
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS responses ("

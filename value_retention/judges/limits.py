@@ -32,6 +32,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from .cache import connect_shared
+
 WINDOW_S = 60.0
 POLL_S = 0.02   # how often a request waiting for a slot looks again
 
@@ -63,8 +65,7 @@ class SharedLimits:
         self.slot_dir.mkdir(parents=True, exist_ok=True)
         self._db: sqlite3.Connection | None = None
         if requests_per_minute or tokens_per_minute:
-            self._db = sqlite3.connect(self.folder / "admitted.sqlite", timeout=60.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = connect_shared(self.folder / "admitted.sqlite")
             self._db.execute("CREATE TABLE IF NOT EXISTS admitted (judge TEXT NOT NULL, at REAL NOT NULL,"
                              " tokens INTEGER NOT NULL)")
 
