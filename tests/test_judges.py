@@ -317,7 +317,7 @@ def test_judge_script_writes_judgments_and_a_sidecar_with_stats(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_judge_model(tmp_path_factory):
-    torch = pytest.importorskip("torch")
+    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 

@@ -270,7 +270,6 @@ def test_collected_scores_keep_condition_order_sorts_the_rest_and_keeps_ids_as_t
 # Through the files (needs value_retention.benchmarks)
 
 def test_score_files_writes_the_json(tmp_path):
-    pytest.importorskip("value_retention.benchmarks", reason="value_retention.benchmarks not written yet")
     from value_retention.scoring import score_files
 
     questions = write_jsonl_file(tmp_path / "questions.jsonl", QUESTIONS)
@@ -321,8 +320,8 @@ def complete_grid() -> list[dict]:
 
 
 def test_real_ahb_all_criteria_met_scores_one(real_ahb_dir, tmp_path):
-    benchmarks = pytest.importorskip("value_retention.benchmarks",
-                                     reason="value_retention.benchmarks not written yet")
+    from value_retention import benchmarks
+
     loaded = benchmarks.load_benchmark("ahb", real_ahb_dir / "questions.jsonl", real_ahb_dir / "dimensions.jsonl")
     # Every tagged dimension of every question met for every assignment, but one dimension of the
     # first question unparseable: the real file's 114 usable questions all score 1.
