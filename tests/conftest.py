@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import runpy
 import shutil
@@ -16,7 +17,19 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The real AHB files (CC-BY-NC, so never committed): shared/data beside the checkout, or elsewhere.
+SHARED_DATA = Path(os.environ.get("VALUE_RETENTION_SHARED_DATA", REPO.parent / "shared" / "data"))
+REAL_AHB = SHARED_DATA / "ahb-2.1"
+
+
+def require_real_ahb() -> Path:
+    """The real AHB 2.1-era folder, or the test fails saying where it was looked for and why."""
+    missing = [name for name in ("questions.jsonl", "dimensions.jsonl") if not (REAL_AHB / name).exists()]
+    if missing:
+        pytest.fail(f"real AHB data not found: {REAL_AHB} lacks {', '.join(missing)}. The licence (CC-BY-NC) "
+                    "keeps it out of the repository: put shared/data beside the checkout, or set "
+                    "VALUE_RETENTION_SHARED_DATA to the folder that holds ahb-2.1/", pytrace=False)
+    return REAL_AHB
 
 
 @pytest.fixture
@@ -28,10 +41,7 @@ def tiny_config() -> dict:
 @pytest.fixture
 def real_ahb_dir() -> Path:
     """The real AHB 2.1-era files, which the licence keeps out of the repository."""
-    folder = SHARED_DATA / "ahb-2.1"
-    if not (folder / "questions.jsonl").exists():
-        pytest.skip(f"real AHB data not found at {folder} (it lives beside the repository, in shared/)")
-    return folder
+    return require_real_ahb()
 
 
 def latexmk_available() -> bool:

@@ -31,7 +31,7 @@ CONDA_STAND_INS = {
     "python": "the venv's interpreter: the machine's python3, which must be the version the env pins",
     "pip": "the venv's own pip",
 }
-# envs/vllm.yaml needs CUDA wheels: it is resolved (pip install --dry-run), not built.
+# envs/vllm.yaml needs CUDA wheels: it is resolved (uv pip compile, tests/test_envs.py), not built.
 NOT_BUILT = {"vllm": "vLLM's wheels need CUDA, which no test machine has"}
 # Rules whose env the Snakefile chooses by a function (rules/common.smk): the env it returns here.
 ENV_FUNCTIONS = {"training_env": "train.yaml", "generation_env()": "evaluate.yaml"}

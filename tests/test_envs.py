@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import envcheck
 import pytest
 import yaml
 
@@ -66,13 +72,6 @@ def test_vllm_env_matches_what_trl_accepts():
 
 # --- the envs proven without conda (tests/envcheck.py; `make env-venvs` builds them) -------------
 
-import json  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import envcheck  # noqa: E402
-
 BUILT = [env for env in ENVS if env.stem not in envcheck.NOT_BUILT]
 
 
@@ -106,16 +105,22 @@ def test_every_rule_with_a_script_names_an_env_that_is_built_or_resolved():
 
 
 def test_the_vllm_env_resolves_from_the_package_index(tmp_path):
-    """vllm.yaml cannot be built here (CUDA wheels), but its pins must resolve together."""
+    """vllm.yaml cannot be built here (CUDA wheels), but its pins must resolve together.
+
+    uv resolves for the cluster's platform (Linux x86_64, glibc 2.35, CUDA wheels from PyPI) from
+    the wheels' metadata alone: pip's dry run downloaded some wheels whole, and CI ran out of disk.
+    """
     requirements = tmp_path / "vllm.txt"
     requirements.write_text("\n".join(envcheck.read_env(REPO / "envs" / "vllm.yaml")[1]) + "\n")
-    report = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                             "--report", str(report), "-r", str(requirements)],
+    resolved_file = tmp_path / "resolved.txt"
+    uv = Path(sys.executable).with_name("uv")
+    result = subprocess.run([str(uv), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-build",
+                             "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_35",
+                             "--cache-dir", str(tmp_path / "uv-cache"), "-o", str(resolved_file), str(requirements)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    resolved = {normalise(item["metadata"]["name"]): item["metadata"]["version"].split("+")[0]
-                for item in json.loads(report.read_text())["install"]}
+    resolved = dict(line.split("==", 1) for line in resolved_file.read_text().split() if "==" in line)
+    resolved = {normalise(name): version for name, version in resolved.items()}
     for name, version in env_pins(REPO / "envs" / "vllm.yaml").items():
         assert resolved.get(name) == version, f"vllm.yaml: {name} resolves to {resolved.get(name)}, pinned {version}"
 

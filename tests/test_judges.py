@@ -17,7 +17,6 @@ from value_retention.judges.lexical import LexicalJudge, content_words, key_phra
 from value_retention.judges.prompt import TemplateError
 
 REPO = Path(__file__).resolve().parents[1]
-AHB_DATA = REPO.parent / "shared" / "data" / "ahb-2.1"
 
 def dimension(name: str, guiding_question: str, indicators: list[str]) -> dict:
     """A prepared dimension (docs/contracts.md): its lines and its verbatim text."""
@@ -191,10 +190,8 @@ def test_lexical_judge_min_matches_and_whole_words(tmp_path):
     assert '"uncertainty"' in rows[-1]["raw"] and '"evidence"' not in rows[-1]["raw"]
 
 
-def test_lexical_key_phrases_on_real_ahb_dimensions():
-    if not (AHB_DATA / "dimensions.jsonl").exists():
-        pytest.skip(f"real AHB data not found at {AHB_DATA}")
-    raw = read_jsonl(AHB_DATA / "dimensions.jsonl")
+def test_lexical_key_phrases_on_real_ahb_dimensions(real_ahb_dir):
+    raw = read_jsonl(real_ahb_dir / "dimensions.jsonl")
     by_name = {row["dimension"]: row["observable_indicators"].split("\n") for row in raw}
     assert len(by_name) == 13
     for name, lines in by_name.items():
@@ -205,11 +202,9 @@ def test_lexical_key_phrases_on_real_ahb_dimensions():
     assert "moral worth" in moral and "sentient beings" in moral
 
 
-def test_real_ahb_question_with_a_variable_fills_the_guiding_question(tmp_path):
-    if not (AHB_DATA / "questions.jsonl").exists():
-        pytest.skip(f"real AHB data not found at {AHB_DATA}")
-    raw_question = next(row for row in read_jsonl(AHB_DATA / "questions.jsonl") if row["id"] == 2)
-    raw_dimensions = {row["dimension"]: row for row in read_jsonl(AHB_DATA / "dimensions.jsonl")}
+def test_real_ahb_question_with_a_variable_fills_the_guiding_question(tmp_path, real_ahb_dir):
+    raw_question = next(row for row in read_jsonl(real_ahb_dir / "questions.jsonl") if row["id"] == 2)
+    raw_dimensions = {row["dimension"]: row for row in read_jsonl(real_ahb_dir / "dimensions.jsonl")}
     assert raw_question["variables"] == "animal:cricket"
     # the prepared form (docs/contracts.md), made by hand here so this test needs no other module
     write_jsonl(tmp_path / "q.jsonl", [{
