@@ -15,7 +15,8 @@ Per draw it computes, with the statistics' own functions:
 - the difference of non-English and English gains and the Fieller set of their ratio;
 - Krippendorff's alpha between two judges (each flips the true grade with probability 0.15):
   the studentized bootstrap over base items;
-- with 3 and with 5 seeds and run effects (MORU, middle): the recipe intervals beside run-blind ones;
+- with 3 and with 5 seeds and run effects of logit SD 0, 0.05, 0.15 and 0.3 (MORU, middle): the
+  recipe intervals beside run-blind ones and the old run part truncated at 0;
 
 and prints each interval's coverage with its Monte-Carlo standard error and the share of misses
 on either side. Then the claims' error rates: a difference claim with no true difference (wrong
@@ -53,6 +54,7 @@ GAP = {"floor": 1.0, "middle": 5.0, "ceiling": -3.0}  # condition B minus condit
 AHB_ENGLISH = 30
 JUDGE_FLIP = 0.15
 TOLERANCE = 0.01
+RUN_SDS = (0.0, 0.05, 0.15, 0.3)  # run effects on the logit scale: none, small, the bench's, large
 
 
 def benchmark_models(name: str, level: str) -> dict[str, GradeModel]:
@@ -151,9 +153,9 @@ def run_small_clusters(table: Table, draws: int, boot: int, rng: np.random.Gener
             table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, truths[1] - truths[0])
 
 
-def run_seeds(table: Table, draws: int, rng: np.random.Generator, n_seeds: int) -> None:
-    design = f"MORU middle, {n_seeds} seeds with run effects"
-    model = GradeModel(n_items=67, n_languages=3, n_seeds=n_seeds, run_sd=0.15, levels=(50.0, 55.0))
+def run_seeds(table: Table, draws: int, rng: np.random.Generator, n_seeds: int, run_sd: float) -> None:
+    design = f"MORU middle, {n_seeds} seeds, run SD {run_sd:g}"
+    model = GradeModel(n_items=67, n_languages=3, n_seeds=n_seeds, run_sd=run_sd, levels=(50.0, 55.0))
     truths = model.truths()
     data = draw_scores(model, draws, rng)["scores"]
     items = np.repeat(np.arange(67), 3)
@@ -232,17 +234,18 @@ def main() -> int:
                 print(f"# {name} {level}: done after {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     if args.only is None or args.only in "small clusters seeds":
         run_small_clusters(table, args.draws, args.boot, rng)
-        run_seeds(table, args.draws, rng, 3)
-        run_seeds(table, args.draws, rng, 5)
+        for n_seeds in (3, 5):
+            for run_sd in RUN_SDS:
+                run_seeds(table, args.draws, rng, n_seeds, run_sd)
     failures = 0
-    print(f"{'design':<40} {'interval':<62} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
+    print(f"{'design':<40} {'interval':<68} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
           f"{'degen':>5}  ok")
     for row in table.rows():
         current = "superseded" not in row["interval"]
         ok = abs(row["coverage"] - row["nominal"]) <= TOLERANCE
         failures += current and not ok
         mark = ("yes" if ok else "NO") if current else "(old)"
-        print(f"{row['design']:<40} {row['interval']:<62} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
+        print(f"{row['design']:<40} {row['interval']:<68} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
               f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d}  {mark}")
     if args.only is None:
         print()

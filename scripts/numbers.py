@@ -15,6 +15,6 @@ with record(snakemake) as prov:
     stats = stats_json.read_all(snakemake.input.stats, params.benches)
     claims = (snakemake.input.claims, stats_json.read_claims(snakemake.input.claims))
     macros = write_numbers(stats, snakemake.output.numbers, references=params.references,
-                           paper=params.paper, panel=params.get("panel", snakemake.config.get("panel")),
+                           paper=params.paper, panel=params.panel,
                            claims=claims)
     prov.add(macros=macros)

@@ -20,9 +20,8 @@ with record(snakemake) as prov:
     expected = check_declared(table_files(outdir), snakemake.output, "tables",
                               "value_retention.outputs.table_files(<dir>)")
     stats = {bench: data for bench, (_, data) in stats_json.read_all(snakemake.input.stats, params.benches).items()}
-    conditions = params.get("conditions", snakemake.config.get("conditions"))
     claims = stats_json.read_claims(snakemake.input.claims)
-    written = tables.write_tables(stats, outdir, references=params.references, conditions=conditions,
+    written = tables.write_tables(stats, outdir, references=params.references, conditions=params.conditions,
                                   claims=claims)
     assert {str(path) for path in written} == expected, "outputs.table_files and tables.write_tables disagree"
     prov.add(tables=sorted(expected))

@@ -21,6 +21,7 @@ from report_fixtures import CLAIMS_SPEC, make_stats
 from test_figures import NamedList, fake_snakemake
 
 REPO = Path(__file__).resolve().parent.parent
+POWER = 0.8  # config/schema.yaml: analysis.power
 CONDITIONS = {"base": 0.0, "midtrained": 8.0, "sft_dolly": -6.0, "sft_magicoder": 4.0}
 CLAIMS = {
     "coding_beats_helpfulness": {"statement": "coding > helpfulness", "benchmark": "sim", "test": "difference",
@@ -45,7 +46,7 @@ def sim_stats(**overrides):
 def test_claims_get_tests_verdicts_and_holm_within_the_claims_only():
     stats = sim_stats()
     assert [row["name"] for row in stats["claims"]] == list(CLAIMS)
-    result = confirm({"sim": stats}, CLAIMS, 0.95)
+    result = confirm({"sim": stats}, CLAIMS, 0.95, POWER)
     rows = {row["name"]: row for row in result["claims"]}
     assert result["family"]["size"] == 4 and result["family"]["members"] == list(CLAIMS)
     primary = [rows[name]["tost"]["p"] if rows[name]["test"] == "equivalence" else rows[name]["p"] for name in CLAIMS]
@@ -92,7 +93,7 @@ def test_the_paper_method_is_an_uncorrected_welch_test_of_the_means():
     assert method["estimate"] == pytest.approx(a.mean() - b.mean())
     assert method["p"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), df))
     assert method["df"] == pytest.approx(df)
-    result = confirm({"sim": stats}, CLAIMS, 0.95)
+    result = confirm({"sim": stats}, CLAIMS, 0.95, POWER)
     equivalence = next(r for r in result["claims"] if r["name"] == "no_difference")
     # the paper's reading of a non-significant difference: "no difference"
     assert equivalence["paper_method"]["verdict"] == "supported"
@@ -102,15 +103,15 @@ def test_several_seeds_make_the_claims_describe_the_recipe():
     stats = sim_stats(n_seeds=3, run_sd=1.0)
     row = next(r for r in stats["claims"] if r["name"] == "coding_beats_helpfulness")
     assert row["scope"] == "recipe" and row["n_seeds"] == 3
-    assert confirm({"sim": stats}, CLAIMS, 0.95)["scope"] == "recipe"
+    assert confirm({"sim": stats}, CLAIMS, 0.95, POWER)["scope"] == "recipe"
 
 
 def test_confirm_names_what_is_missing():
     stats = sim_stats()
     with pytest.raises(DataError, match="benchmark 'other'"):
-        confirm({"sim": stats}, {**CLAIMS, "x": {**CLAIMS["transfer"], "benchmark": "other"}}, 0.95)
+        confirm({"sim": stats}, {**CLAIMS, "x": {**CLAIMS["transfer"], "benchmark": "other"}}, 0.95, POWER)
     with pytest.raises(DataError, match="no test of claim 'y'"):
-        confirm({"sim": stats}, {**CLAIMS, "y": CLAIMS["transfer"]}, 0.95)
+        confirm({"sim": stats}, {**CLAIMS, "y": CLAIMS["transfer"]}, 0.95, POWER)
 
 
 @pytest.mark.parametrize("change, key, message", [
@@ -169,7 +170,7 @@ def test_claims_script_writes_the_claims_file(tmp_path):
         paths[-1].write_text(json.dumps(stats))
     out = tmp_path / "claims.json"
     snakemake = fake_snakemake("claims", NamedList(stats=[str(p) for p in paths]), NamedList(claims=str(out)),
-                               {"benches": ["ahb", "moru"], "claims": CLAIMS_SPEC, "confidence": 0.95, "power": 0.8})
+                               {"benches": ["ahb", "moru"], "claims": CLAIMS_SPEC, "confidence": 0.95, "power": POWER})
     runpy.run_path(str(REPO / "scripts" / "claims.py"), init_globals={"snakemake": snakemake})
     result = json.loads(out.read_text())
     verdicts = {row["name"]: row["verdict"] for row in result["claims"]}

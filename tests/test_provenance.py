@@ -194,3 +194,26 @@ def test_every_option_of_every_command_has_help_and_shows_its_default(capsys):
     with pytest.raises(SystemExit) as done:
         cli_main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("value-retention 0.")
+
+
+def test_a_config_that_leaves_a_key_to_its_default_audits_as_the_run_saw_it(tmp_path, monkeypatch, capsys):
+    """The run's params carry the schema's defaults, so the audit reads the config the same way."""
+    import yaml
+
+    from value_retention.config import load_config
+
+    from conftest import REPO
+
+    monkeypatch.chdir(tmp_path)
+    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for key in ("world_note", "title"):
+        del raw["paper"][key]  # left to the schema's defaults
+    (tmp_path / "defaults.yaml").write_text(yaml.safe_dump(raw))
+    used = load_config(tmp_path / "defaults.yaml")  # what Snakemake's validated config holds
+    numbers = tmp_path / "numbers.tex"
+    numbers.write_text("\\newcommand{\\AhbAllSftDollyPublished}{35.7}\n")
+    write_sidecar(numbers, rule="numbers", params={block: used[block] for block in ("references", "paper", "panel")},
+                  extra={"macros": {"AhbAllSftDollyPublished": {"value": "35.7", "source": "config",
+                                                                "key": "references.ahb.all.sft_dolly"}}})
+    assert cli_main(["audit", "AhbAllSftDollyPublished", "--numbers", "numbers.tex",
+                     "--config", "defaults.yaml"]) == 0, capsys.readouterr().err

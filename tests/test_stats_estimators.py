@@ -29,7 +29,7 @@ from value_retention.stats.claims import minimum_detectable_effect, tost
 from value_retention.stats.cluster import cluster_mean, cluster_weights, resampled_mean_and_variance
 from value_retention.stats.mixed import fit_recorded, interaction_term, model_frame
 from value_retention.stats.ratio import transfer_ratio
-from value_retention.stats.runs import run_variance
+from value_retention.stats.runs import seed_spread
 from value_retention.stats.simulate import simulate_scores
 from value_retention.stats.tidy import epoch_means, overall_rows
 
@@ -81,8 +81,9 @@ def test_the_run_component_is_the_two_way_anova_estimate():
     frame = pd.DataFrame({"y": values.ravel(), "q": np.repeat(np.arange(n), seeds), "s": np.tile(np.arange(seeds), n)})
     table = sm.stats.anova_lm(smf.ols("y ~ C(q) + C(s)", frame).fit())
     expected = (table.loc["C(s)", "mean_sq"] - table.loc["Residual", "mean_sq"]) / n
-    part, df = run_variance(values, np.arange(n))
-    assert part == pytest.approx(expected / seeds) and df == 2
+    spread = seed_spread(values, np.arange(n))
+    assert spread.run == pytest.approx(expected / seeds) and spread.df == 2
+    assert spread.noise == pytest.approx(table.loc["Residual", "mean_sq"] / n / seeds)
 
 
 def test_several_seeds_add_the_run_component_to_a_contrast():

@@ -257,3 +257,10 @@ def test_html_tables_show_the_same_cells_as_the_latex_ones_escaped_for_html():
 def test_a_table_row_of_the_wrong_width_is_refused():
     with pytest.raises(ValueError, match="a row has 1 cells, the header 2"):
         tables.Table(["a", "b"], [(None, [["only one"]])], align="ll")
+
+
+def test_the_html_headline_names_the_configured_confidence(tmp_path):
+    stats = {**make_stats("ahb"), "confidence": 0.9}
+    written = tables.write_tables({"ahb": stats}, tmp_path, REFERENCES, claims=make_claims())
+    headline = next(path for path in written if path.name == "table_headline.html").read_text()
+    assert "with 90% CIs" in headline and "95%" not in headline

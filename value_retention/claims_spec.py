@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigError
+from .stats_json import GROUPS
 
 TESTS = ("difference", "equivalence", "transfer")
 DIRECTIONS = ("greater", "less")
-GROUPS = ("all", "english", "non_english")
 PUBLISHED_KEYS = ("condition", "minus", "difference", "ratio")
 CLAIM_KEYS = ("statement", "benchmark", "group", "test", "compare", "direction", "margin", "published")
 

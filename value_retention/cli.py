@@ -147,12 +147,12 @@ CONFIG_PARAMS = ("references", "paper", "panel")
 
 
 def _audit_config(path: str) -> dict:
-    import yaml
+    """The config as the run saw it: validated, with the schema's defaults (``config.load_config``)."""
+    from .config import load_config
 
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueRetentionError(f"cannot read the config {path} (--config): {exc}") from None
+    if not Path(path).is_file():
+        raise ValueRetentionError(f"cannot read the config {path} (--config): no such file")
+    return load_config(path)
 
 
 def _check_config_params(path: Path, config: dict, config_path: str) -> None:

@@ -291,7 +291,7 @@ def paper_verdict(row: Mapping[str, Any], alpha: float) -> str | None:
 
 
 def confirm(stats_by_bench: Mapping[str, Mapping[str, Any]], claims_spec: Mapping[str, Any] | None,
-            confidence: float, power: float = 0.8) -> dict[str, Any]:
+            confidence: float, power: float) -> dict[str, Any]:
     """The claims file (``O/stats/claims.json``): every declared claim with its verdict.
 
     ``stats_by_bench`` maps each benchmark to its statistics (which hold the claims' tests).

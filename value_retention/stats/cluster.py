@@ -44,7 +44,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats as scipy_stats
 
-from .runs import run_variance, satterthwaite_df
+from .runs import seed_spread, with_runs
 
 CHECKPOINTS, RECIPE = "checkpoints", "recipe"
 
@@ -108,15 +108,13 @@ def cluster_mean(values, clusters, confidence: float, seed_values=None) -> Clust
     variance, df = cr_variance(values, codes)
     se_runs, note = None, None
     if n_seeds > 1:
-        runs = run_variance(np.asarray(seed_values, dtype=float), codes)
-        if runs is None:
+        spread = seed_spread(np.asarray(seed_values, dtype=float), codes)
+        if spread is None:
             note = "the run (seed) component needs 2 questions scored in every seed; left out"
             scope = CHECKPOINTS
         else:
-            run_part, run_df = runs
-            df = satterthwaite_df([(variance, df), (run_part, run_df)])
-            variance += run_part
-            se_runs = math.sqrt(run_part)
+            variance, df = with_runs(variance, df, spread)
+            se_runs = math.sqrt(max(0.0, spread.run))
     se = math.sqrt(variance)
     if not se > 0 or (np.ptp(values) == 0 and not se_runs):  # exactly constant (the OLS leaves ~1e-15)
         return ClusterEstimate(mean, 0.0, df, mean, mean, None, n, n_clusters,

@@ -3,7 +3,8 @@
 Used by ``bench/stats_coverage.py`` (the full table, at the benchmarks' sizes) and by
 ``tests/test_stats_coverage.py`` (a small draw that CI can afford). Every interval is computed by
 the very function the statistics use; the superseded methods (a symmetric t interval for a mean
-score, a percentile cluster bootstrap, a run-blind interval with several seeds) are computed
+score, a percentile cluster bootstrap, a run-blind interval with several seeds, and one whose run
+part was truncated at 0 with plain Satterthwaite degrees of freedom) are computed
 beside them from the same pieces, so a table shows what the change bought.
 
 A :class:`Tally` counts, per interval, how often it covered the truth, how often the truth lay
@@ -18,15 +19,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from .bounded import score_mean
 from .cluster import (
     bootstrap_t_interval,
     cluster_mean,
     cluster_weights,
+    cr_variance,
     percentile_interval,
     resampled_mean_and_variance,
 )
+from .runs import satterthwaite_df, seed_spread
 
 Interval = tuple[float | None, float | None]
 
@@ -104,12 +108,26 @@ def difference_intervals(values: np.ndarray, clusters: np.ndarray, confidence: f
     if seed_values is not None:
         blind = cluster_mean(values, clusters, confidence)
         intervals["t interval without runs (superseded)"] = (blind.ci_low, blind.ci_high)
+        intervals["t interval, run part truncated at 0 (superseded)"] = truncated_runs_interval(
+            values, clusters, confidence, seed_values)
         return intervals
     intervals["bootstrap-t"] = bootstrap_t_interval(values, clusters, confidence, n_boot, rng)
     codes, weights = cluster_weights(clusters, n_boot, rng)
     means, _ = resampled_mean_and_variance(values, codes, weights)
     intervals["percentile bootstrap (superseded)"] = percentile_interval(means, confidence)
     return intervals
+
+
+def truncated_runs_interval(values: np.ndarray, clusters: np.ndarray, confidence: float,
+                            seed_values: np.ndarray) -> Interval:
+    """The recipe interval before :func:`.runs.with_runs`: the question means' variance plus the
+    run part truncated at 0, on plain Satterthwaite degrees of freedom."""
+    variance, df = cr_variance(values, clusters)
+    spread = seed_spread(seed_values, pd.factorize(np.asarray(clusters))[0])
+    run = max(0.0, spread.run)
+    df = satterthwaite_df([(variance, df), (run, spread.df)])
+    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(variance + run)
+    return float(values.mean()) - half, float(values.mean()) + half
 
 
 def cells_frame(scores: np.ndarray, conditions: list[str], languages: list[str]) -> pd.DataFrame:

@@ -52,7 +52,7 @@ from scipy import stats as scipy_stats
 
 from .cluster import CHECKPOINTS, RECIPE
 from .contrasts import paired_cells
-from .runs import run_variance, satterthwaite_df
+from .runs import seed_spread, with_runs
 from .tidy import seed_matrix
 
 
@@ -91,23 +91,27 @@ def group_gains(diffs: pd.DataFrame) -> dict:
             "covariance": float(cov[0, 1]), "df": int(fit.df_resid_inference)}
 
 
-def run_parts(diffs: pd.DataFrame, seed_values: np.ndarray | None) -> dict | None:
-    """The run (seed) components of the two gains, their covariance and the difference's variance."""
-    if seed_values is None:
-        return None
+def with_run_parts(gains: dict, diffs: pd.DataFrame, seed_values: np.ndarray) -> dict | None:
+    """``gains``' variances, covariance and degrees of freedom with the run (seed) components
+    (:func:`.runs.with_runs`), or None when a group has fewer than 2 questions in every seed."""
     codes, _ = pd.factorize(diffs["base_item"])
     english = (diffs["language_group"] == "english").to_numpy()
     n, n_english = len(diffs), int(english.sum())
     # gain_non_english - gain_english = mean over all questions of these re-weighted differences.
     weights = np.where(english, -n / n_english, n / (n - n_english))[:, None]
-    parts = {"english": run_variance(seed_values[english], codes[english]),
-             "non_english": run_variance(seed_values[~english], codes[~english]),
-             "difference": run_variance(seed_values * weights, codes)}
-    if any(part is None for part in parts.values()):
+    spreads = {"english": seed_spread(seed_values[english], codes[english]),
+               "non_english": seed_spread(seed_values[~english], codes[~english]),
+               "difference": seed_spread(seed_values * weights, codes)}
+    if any(spread is None for spread in spreads.values()):
         return None
-    variance = {name: part[0] for name, part in parts.items()}
+    df = float(gains["df"])
+    var_difference = gains["var_english"] + gains["var_non_english"] - 2 * gains["covariance"]
+    totals = {"english": with_runs(gains["var_english"], df, spreads["english"]),
+              "non_english": with_runs(gains["var_non_english"], df, spreads["non_english"]),
+              "difference": with_runs(var_difference, df, spreads["difference"])}
+    variance = {name: total for name, (total, _) in totals.items()}
     variance["covariance"] = (variance["english"] + variance["non_english"] - variance["difference"]) / 2
-    variance["df"] = parts["difference"][1]
+    variance["df"] = totals["difference"][1]
     return variance
 
 
@@ -144,13 +148,10 @@ def transfer_ratio(cells: pd.DataFrame, condition: str, minus: str, confidence: 
     var_english, var_non_english, covariance = gains["var_english"], gains["var_non_english"], gains["covariance"]
     var_difference = var_english + var_non_english - 2 * covariance
     df = float(gains["df"])
-    runs = run_parts(diffs, seed_values)
+    runs = None if seed_values is None else with_run_parts(gains, diffs, seed_values)
     if runs is not None:
-        df = satterthwaite_df([(var_difference, df), (runs["difference"], runs["df"])])
-        var_english += runs["english"]
-        var_non_english += runs["non_english"]
-        covariance += runs["covariance"]
-        var_difference += runs["difference"]
+        var_english, var_non_english = runs["english"], runs["non_english"]
+        covariance, var_difference, df = runs["covariance"], runs["difference"], runs["df"]
         result.update(n_seeds=int(seed_values.shape[1]), scope=RECIPE)
     elif seed_values is not None:
         notes.append(f"transfer_ratio {condition} - {minus}: the run (seed) component needs 2 questions "
