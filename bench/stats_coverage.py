@@ -15,14 +15,15 @@ Per draw it computes, with the statistics' own functions:
 - the difference of non-English and English gains and the Fieller set of their ratio;
 - Krippendorff's alpha between two judges (each flips the true grade with probability 0.15):
   the studentized bootstrap over base items;
-- with 3 and with 5 seeds and run effects of logit SD 0, 0.05, 0.15 and 0.3 (MORU, middle): the
+- with 2, 3 and 5 seeds and run effects of logit SD 0, 0.05, 0.15 and 0.3 (MORU, middle): the
   recipe intervals beside run-blind ones and the old run part truncated at 0;
 
-and prints each interval's coverage with its Monte-Carlo standard error and the share of misses
-on either side. Then the claims' error rates: a difference claim with no true difference (wrong
-verdicts at most alpha), an equivalence claim at its margin (supported at most alpha), a
-difference claim at its minimum detectable effect (supported about 80% of the time), and a family
-of 8 null claims under Holm (any wrong verdict at most alpha).
+and prints each interval's coverage with its Monte-Carlo standard error, the share of misses on
+either side, and its mean width (points; a Fieller set's column is not a width). Then the claims'
+error rates: a difference claim with no true difference (wrong verdicts at most alpha), an
+equivalence claim at its margin (supported at most alpha), a difference claim at its minimum
+detectable effect (supported about 80% of the time), and a family of 8 null claims under Holm
+(any wrong verdict at most alpha).
 
     .venv/bin/python bench/stats_coverage.py [--draws 2000] [--boot 999] [--seed 1] [--only AHB]
 
@@ -234,19 +235,20 @@ def main() -> int:
                 print(f"# {name} {level}: done after {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     if args.only is None or args.only in "small clusters seeds":
         run_small_clusters(table, args.draws, args.boot, rng)
-        for n_seeds in (3, 5):
+        for n_seeds in (2, 3, 5):
             for run_sd in RUN_SDS:
                 run_seeds(table, args.draws, rng, n_seeds, run_sd)
     failures = 0
     print(f"{'design':<40} {'interval':<68} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
-          f"{'degen':>5}  ok")
+          f"{'degen':>5} {'width':>6}  ok")
     for row in table.rows():
         current = "superseded" not in row["interval"]
         ok = abs(row["coverage"] - row["nominal"]) <= TOLERANCE
         failures += current and not ok
         mark = ("yes" if ok else "NO") if current else "(old)"
         print(f"{row['design']:<40} {row['interval']:<68} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
-              f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d}  {mark}")
+              f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d} "
+              f"{row['width']:>6.2f}  {mark}")
     if args.only is None:
         print()
         for row in claim_rates(args.draws, rng):

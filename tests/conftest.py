@@ -18,7 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 # The real AHB files (CC-BY-NC, so never committed): shared/data beside the checkout, or elsewhere.
-SHARED_DATA = Path(os.environ.get("VALUE_RETENTION_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("VALUE_RETENTION_SHARED_DATA") or REPO.parent / "shared" / "data")
 REAL_AHB = SHARED_DATA / "ahb-2.1"
 
 

@@ -166,8 +166,8 @@ CASES = [pytest.param(version, job, id=f"{version}-{job}") for version in VERSIO
 # The checks
 
 def test_the_real_ahb_files_are_compared():
+    """Where the real files are absent the other jobs still run, and this test fails saying so."""
     require_real_ahb()
-    assert "ahb-real" in JOB_NAMES
 
 
 def test_reference_packages_are_the_pinned_ones(runs):

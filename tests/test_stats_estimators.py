@@ -29,7 +29,7 @@ from value_retention.stats.claims import minimum_detectable_effect, tost
 from value_retention.stats.cluster import cluster_mean, cluster_weights, resampled_mean_and_variance
 from value_retention.stats.mixed import fit_recorded, interaction_term, model_frame
 from value_retention.stats.ratio import transfer_ratio
-from value_retention.stats.runs import seed_spread
+from value_retention.stats.runs import SeedSpread, seed_spread, with_runs
 from value_retention.stats.simulate import simulate_scores
 from value_retention.stats.tidy import epoch_means, overall_rows
 
@@ -179,3 +179,29 @@ def test_the_jackknife_se_of_alpha_recomputes_alpha_without_each_item():
                           for g in range(30)])
     expected = math.sqrt(29 / 30 * ((leave_out - leave_out.mean()) ** 2).sum())
     assert jackknife_se(per_item.sum(axis=0)[None, :], per_item, np.ones((1, 30)))[0] == pytest.approx(expected)
+
+
+def test_with_runs_adds_the_seed_spread_to_the_questions_part_and_bounds_the_seed_df():
+    """V = (V_CR - N/S) + s^2/S; the seed part enters Satterthwaite's df at its 65% upper bound
+    s^2 (S-1) / chi^2_{0.35, S-1}, with chi^2_{0.35, 2} = -2 ln 0.65 (the chi^2_2 quantile in closed form)."""
+    spread = SeedSpread(seed_means=2.0, noise=0.5, df=2)
+    variance, df = with_runs(3.0, 40, spread)
+    bound = 2.0 * 2 / (-2 * math.log(0.65))
+    assert variance == pytest.approx(2.5 + 2.0)
+    assert df == pytest.approx((2.5 + bound) ** 2 / (2.5 ** 2 / 40 + bound ** 2 / 2))
+    assert 4.6 < df < 4.7  # plain Satterthwaite with the plug-in 2.0 would give 9.4
+    variance, df = with_runs(0.2, 40, spread)  # the questions' part would be negative: held at 0
+    assert variance == pytest.approx(2.0) and df == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="nan"):
+        with_runs(float("nan"), 40, spread)
+
+
+def test_two_seeds_are_called_out_as_one_degree_of_freedom():
+    scores = simulate_scores(n_items=30, effects={"base": 0.0, "treated": 5.0}, n_seeds=2, run_sd=3.0,
+                             item_sd=5.0, noise_sd=3.0, seed=8)
+    scope = analyse(scores, {"contrasts": [["treated", "base"]]}, "sim")["inference_scope"]
+    assert scope["scope"] == "recipe" and "one degree of freedom" in scope["statement"]
+    three = simulate_scores(n_items=30, effects={"base": 0.0, "treated": 5.0}, n_seeds=3, run_sd=3.0,
+                            item_sd=5.0, noise_sd=3.0, seed=8)
+    assert "degree of freedom" not in analyse(three, {"contrasts": [["treated", "base"]]}, "sim")["inference_scope"][
+        "statement"]

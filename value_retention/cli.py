@@ -135,10 +135,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for source in _macro_sources(name, macros):
             chain += audit_chain(source, root=root, depth=1, sources=sources, _seen=seen)
     for entry in chain:
-        _check_config_params(root / entry["path"], config, args.config)
+        _check_config_params(root / entry["path"], config, " + ".join(args.config))
         print(_describe(entry))
     print(f"audit ok: {len(chain)} files, every hash matches its provenance record, and every value taken "
-          f"from the config matches {args.config}")
+          f"from the config matches {' + '.join(args.config)}")
     return 0
 
 
@@ -146,13 +146,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 CONFIG_PARAMS = ("references", "paper", "panel")
 
 
-def _audit_config(path: str) -> dict:
-    """The config as the run saw it: validated, with the schema's defaults (``config.load_config``)."""
+def _audit_config(paths: list[str]) -> dict:
+    """The config as the run saw it: merged, validated, with the schema's defaults (``config.load_config``)."""
     from .config import load_config
 
-    if not Path(path).is_file():
-        raise ValueRetentionError(f"cannot read the config {path} (--config): no such file")
-    return load_config(path)
+    for path in paths:
+        if not Path(path).is_file():
+            raise ValueRetentionError(f"cannot read the config {path} (--config): no such file")
+    return load_config(*paths)
 
 
 def _check_config_params(path: Path, config: dict, config_path: str) -> None:
@@ -368,9 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--numbers", default="results/paper/numbers.tex",
                        help="the run's number macros (<results_dir>/paper/numbers.tex)")
     audit.add_argument("--root", default=".", help="the workflow's working directory")
-    audit.add_argument("--config", default=str(DEFAULT_CONFIG),
-                       help="the config the run used (as the Snakefile, the repository's tiny default "
-                            "unless --configfile named another): values taken from it are checked against it")
+    audit.add_argument("--config", nargs="+", default=[str(DEFAULT_CONFIG)], metavar="CONFIG",
+                       help="the config file(s) the run used, merged in order as `--configfile A B` merges them "
+                            "(the repository's tiny default unless --configfile named others): values taken "
+                            "from them are checked against them")
 
     cache = command("cache", "check a judge response cache for malformed answers, and purge them", cmd_cache)
     cache.add_argument("cache_dir", metavar="CACHE_DIR",

@@ -401,7 +401,7 @@ def write_tables(stats_by_bench: Mapping[str, Mapping[str, Any]], outdir: str | 
         "conditions": lambda: conditions_table(conditions),
         "grading": lambda: grading_table(stats_by_bench),
     }
-    levels = sorted({f"{stats['confidence']:.0%}" for stats in stats_by_bench.values() if "confidence" in stats})
+    levels = sorted({f"{100 * stats['confidence']:g}%" for stats in stats_by_bench.values() if "confidence" in stats})
     confidence = " / ".join(levels) or "the configured"
     paths = iter(table_files(outdir))
     written = []

@@ -150,14 +150,15 @@ def analyse(scores: pd.DataFrame, spec: Mapping[str, Any], benchmark: str,
 METHOD_NOTE = (
     "Unit: the question (question_id, language), averaged over epochs then seeds; cluster: base_item. "
     "Variance of a mean or paired contrast: statsmodels' CRV1 cluster-robust covariance of an OLS on a "
-    "constant (factor G/(G-1)), plus, with several seeds, the run (seed) component estimated in two "
-    "stages (Satterthwaite df); contrasts pair conditions within seed. Score means (conditions, "
+    "constant (factor G/(G-1)); with several seeds, its questions' part plus the spread of the seed "
+    "means, two stages on Satterthwaite df (the seed part at its 65% upper bound); contrasts pair "
+    "conditions within seed. Score means (conditions, "
     "languages, dimensions): Korn-Graubard intervals (Clopper-Pearson at the effective sample size, "
     "df-adjusted), inside 0-100; differences: t intervals, beside a studentized cluster bootstrap "
     "(bootstrap-t) over base items. Claims: two-sided t tests, TOST for equivalence, the difference of "
     "gains for transfer; Holm within the claims only (the claims rule). Descriptive contrasts: Holm "
     "within themselves; per-dimension table: Benjamini-Hochberg. Judge agreement: nominal alpha, "
-    "percentile bootstrap over base items. Percent scale (0-100)."
+    "symmetric studentized bootstrap over base items. Percent scale (0-100)."
 )
 
 
@@ -167,6 +168,10 @@ def inference_scope(cells: pd.DataFrame) -> dict[str, Any]:
     if n_seeds > 1:
         statement = (f"Each condition was trained {n_seeds} times (seeds); the intervals include the "
                      "run-to-run variation, so they describe the training recipe.")
+        if n_seeds == 2:  # bench/stats_coverage.py: 2-seed rows (docs/benchmarks.md)
+            statement += (" With 2 seeds that variation rests on one degree of freedom: the intervals "
+                          "are wide, and with large run effects they cover less than stated; 3 or more "
+                          "seeds are advised.")
     else:
         statement = ("Each condition was trained once (one seed), so the intervals describe these trained "
                      "checkpoints: they account for the sampling of questions and answers, not for the "

@@ -116,7 +116,8 @@ def cluster_mean(values, clusters, confidence: float, seed_values=None) -> Clust
             variance, df = with_runs(variance, df, spread)
             se_runs = math.sqrt(max(0.0, spread.run))
     se = math.sqrt(variance)
-    if not se > 0 or (np.ptp(values) == 0 and not se_runs):  # exactly constant (the OLS leaves ~1e-15)
+    seeds_vary = se_runs is not None and spread.seed_means > 0
+    if not se > 0 or (np.ptp(values) == 0 and not seeds_vary):  # exactly constant (the OLS leaves ~1e-15)
         return ClusterEstimate(mean, 0.0, df, mean, mean, None, n, n_clusters,
                                "every value is the same: zero variance, no test", n_seeds, se_runs, scope,
                                degenerate="all equal")

@@ -8,8 +8,8 @@ part was truncated at 0 with plain Satterthwaite degrees of freedom) are compute
 beside them from the same pieces, so a table shows what the change bought.
 
 A :class:`Tally` counts, per interval, how often it covered the truth, how often the truth lay
-below or above it (a one-sided failure shows there), and its Monte-Carlo standard error
-sqrt(c (1 - c) / n).
+below or above it (a one-sided failure shows there), its Monte-Carlo standard error
+sqrt(c (1 - c) / n), and its mean width (what a safer interval costs).
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ class Tally:
     above: int = 0   # the truth lay above it
     missing: int = 0
     degenerate: int = 0
+    total_width: float = 0.0  # of the intervals with two finite ends (a Fieller set's stand-in excepted)
 
     def add(self, interval: Interval, truth: float, degenerate: bool = False) -> None:
         low, high = interval
         self.degenerate += bool(degenerate)
         if low is None or high is None:
             self.missing += 1
-        elif truth < low:
+            return
+        self.total_width += high - low
+        if truth < low:
             self.below += 1
         elif truth > high:
             self.above += 1
@@ -65,6 +68,10 @@ class Tally:
     @property
     def coverage(self) -> float:
         return self.covered / self.n if self.n else float("nan")
+
+    @property
+    def mean_width(self) -> float:
+        return self.total_width / self.n if self.n else float("nan")
 
     @property
     def mc_se(self) -> float:
@@ -84,7 +91,8 @@ class Table:
     def rows(self) -> list[dict]:
         return [{"design": design, "interval": name, "nominal": tally.nominal, "coverage": tally.coverage,
                  "mc_se": tally.mc_se, "below": tally.below / max(tally.n, 1), "above": tally.above / max(tally.n, 1),
-                 "n": tally.n, "missing": tally.missing, "degenerate": tally.degenerate}
+                 "n": tally.n, "missing": tally.missing, "degenerate": tally.degenerate,
+                 "width": tally.mean_width}
                 for (design, name), tally in self.tallies.items()]
 
 

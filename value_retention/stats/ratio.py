@@ -156,6 +156,10 @@ def transfer_ratio(cells: pd.DataFrame, condition: str, minus: str, confidence: 
     elif seed_values is not None:
         notes.append(f"transfer_ratio {condition} - {minus}: the run (seed) component needs 2 questions "
                      "scored in every seed in each group; left out")
+    # Estimated one by one, the three variances need not make a covariance matrix: hold the
+    # covariance within +-sqrt(V_E V_NE) before Fieller's set uses it.
+    bound = math.sqrt(var_english * var_non_english)
+    covariance = min(max(covariance, -bound), bound)
     t_crit = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
     difference = gains["gain_non_english"] - gains["gain_english"]
     se_difference = math.sqrt(max(var_difference, 0.0))

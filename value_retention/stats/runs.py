@@ -20,22 +20,28 @@ estimated in two stages from two pieces that share the noise term:
    residual total. With one question per item this is the classical two-way mean square MS_e / n.
 
 The variance is then max(0, V - N/S) + s^2(m_s) / S: the questions' part plus the seed means'
-spread, each estimated without bias. Its degrees of freedom are Satterthwaite's
-(:func:`satterthwaite_df`) with one safeguard. The two parts have G - 1 and S - 1 (2 or 4)
-degrees of freedom, a Behrens-Fisher problem, and with plug-in parts seeds that happen to agree
-give both a small variance and many degrees of freedom. So the seed part enters the degrees of
-freedom (not the variance) at its 65% upper confidence bound, s^2(m_s) (S-1) / chi^2_{0.35, S-1}.
-The previous form (the run part truncated at 0, plain Satterthwaite) covered 0.90-0.92 for a
-paired contrast with 3 seeds and run effects; this one covers 0.938-0.961 for contrasts and
-0.953-0.966 for means, from no run effects to large ones, at 3 and 5 seeds
-(``bench/stats_coverage.py``, docs/benchmarks.md). The level was chosen on that bench among 50%,
-60%, 65%, 70% and 75%: lower levels under-cover contrasts with large run effects, higher ones
-over-cover means, whose question part dominates.
+spread. Each part is estimated without bias; only the questions' part is held at 0 when its
+estimate comes out negative (little item-by-condition variation: then the degrees of freedom
+fall to those of the seeds). The degrees of freedom are Satterthwaite's (:func:`satterthwaite_df`)
+with one safeguard. The two parts have G - 1 and S - 1 degrees of freedom, a Behrens-Fisher
+problem, and with plug-in parts seeds that happen to agree give both a small variance and many
+degrees of freedom. So the seed part enters the degrees of freedom (not the variance) at its 65%
+upper confidence bound, s^2(m_s) (S-1) / chi^2_{0.35, S-1}.
+
+The previous form (the run part truncated at 0, plain Satterthwaite) covered 0.91-0.92 for a
+paired contrast with 3 seeds and run effects of logit SD 0.15-0.3; this one covers 0.941-0.964
+for contrasts with 3 and 5 seeds, at up to a fifth more width, and errs on the safe side for
+means, whose question part dominates (0.949-0.971); docs/benchmarks.md, ``bench/stats_coverage.py``.
+Levels of 60-70% cannot be told apart on that bench at its Monte-Carlo error; 50% under-covers
+contrasts with large run effects. With 2 seeds the seed part has one degree of freedom and enters
+at 4.9 times its value: the intervals are wide, and with large run effects they still cover less
+than stated (0.92-0.94); ``analysis.inference_scope`` says so.
 With one seed no run part can be estimated and the interval describes the trained checkpoints.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,6 +91,8 @@ def seed_spread(seed_values: np.ndarray, codes: np.ndarray) -> SeedSpread | None
 def with_runs(variance: float, df: float, spread: SeedSpread) -> tuple[float, float]:
     """The variance of a mean over questions and seeds, and its degrees of freedom, from the
     cluster-robust ``variance`` of its question means (on ``df``) and the seeds' ``spread``."""
+    if not math.isfinite(variance):
+        raise ValueError(f"the question means' variance is {variance}")
     questions = max(0.0, variance - spread.noise)
     bound = spread.seed_means * spread.df / float(scipy_stats.chi2.ppf(1 - DF_BOUND, spread.df))
     return questions + spread.seed_means, satterthwaite_df([(questions, df), (bound, spread.df)])
