@@ -22,9 +22,14 @@ SHARED_DATA = Path(os.environ.get("VALUE_RETENTION_SHARED_DATA") or REPO.parent 
 REAL_AHB = SHARED_DATA / "ahb-2.1"
 
 
+def real_ahb_missing() -> list[str]:
+    """The real AHB files absent from :data:`REAL_AHB` (none where this checkout has them)."""
+    return [name for name in ("questions.jsonl", "dimensions.jsonl") if not (REAL_AHB / name).exists()]
+
+
 def require_real_ahb() -> Path:
     """The real AHB 2.1-era folder, or the test fails saying where it was looked for and why."""
-    missing = [name for name in ("questions.jsonl", "dimensions.jsonl") if not (REAL_AHB / name).exists()]
+    missing = real_ahb_missing()
     if missing:
         pytest.fail(f"real AHB data not found: {REAL_AHB} lacks {', '.join(missing)}. The licence (CC-BY-NC) "
                     "keeps it out of the repository: put shared/data beside the checkout, or set "

@@ -106,7 +106,7 @@ def cluster_mean(values, clusters, confidence: float, seed_values=None) -> Clust
         return ClusterEstimate(mean, None, None, None, None, None, n, n_clusters,
                                "fewer than 2 clusters: no cluster-robust standard error", n_seeds, scope=scope)
     variance, df = cr_variance(values, codes)
-    se_runs, note = None, None
+    se_runs, note, seeds_vary = None, None, False
     if n_seeds > 1:
         spread = seed_spread(np.asarray(seed_values, dtype=float), codes)
         if spread is None:
@@ -115,8 +115,8 @@ def cluster_mean(values, clusters, confidence: float, seed_values=None) -> Clust
         else:
             variance, df = with_runs(variance, df, spread)
             se_runs = math.sqrt(max(0.0, spread.run))
+            seeds_vary = spread.seed_means > 0
     se = math.sqrt(variance)
-    seeds_vary = se_runs is not None and spread.seed_means > 0
     if not se > 0 or (np.ptp(values) == 0 and not seeds_vary):  # exactly constant (the OLS leaves ~1e-15)
         return ClusterEstimate(mean, 0.0, df, mean, mean, None, n, n_clusters,
                                "every value is the same: zero variance, no test", n_seeds, se_runs, scope,

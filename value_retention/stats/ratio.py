@@ -91,9 +91,10 @@ def group_gains(diffs: pd.DataFrame) -> dict:
             "covariance": float(cov[0, 1]), "df": int(fit.df_resid_inference)}
 
 
-def with_run_parts(gains: dict, diffs: pd.DataFrame, seed_values: np.ndarray) -> dict | None:
-    """``gains``' variances, covariance and degrees of freedom with the run (seed) components
-    (:func:`.runs.with_runs`), or None when a group has fewer than 2 questions in every seed."""
+def with_run_parts(gains: dict, var_difference: float, diffs: pd.DataFrame, seed_values: np.ndarray) -> dict | None:
+    """``gains``' variances, covariance and degrees of freedom (``var_difference`` the variance of
+    their difference) with the run (seed) components (:func:`.runs.with_runs`), or None when a
+    group has fewer than 2 questions in every seed."""
     codes, _ = pd.factorize(diffs["base_item"])
     english = (diffs["language_group"] == "english").to_numpy()
     n, n_english = len(diffs), int(english.sum())
@@ -105,7 +106,6 @@ def with_run_parts(gains: dict, diffs: pd.DataFrame, seed_values: np.ndarray) ->
     if any(spread is None for spread in spreads.values()):
         return None
     df = float(gains["df"])
-    var_difference = gains["var_english"] + gains["var_non_english"] - 2 * gains["covariance"]
     totals = {"english": with_runs(gains["var_english"], df, spreads["english"]),
               "non_english": with_runs(gains["var_non_english"], df, spreads["non_english"]),
               "difference": with_runs(var_difference, df, spreads["difference"])}
@@ -148,7 +148,7 @@ def transfer_ratio(cells: pd.DataFrame, condition: str, minus: str, confidence: 
     var_english, var_non_english, covariance = gains["var_english"], gains["var_non_english"], gains["covariance"]
     var_difference = var_english + var_non_english - 2 * covariance
     df = float(gains["df"])
-    runs = None if seed_values is None else with_run_parts(gains, diffs, seed_values)
+    runs = None if seed_values is None else with_run_parts(gains, var_difference, diffs, seed_values)
     if runs is not None:
         var_english, var_non_english = runs["english"], runs["non_english"]
         covariance, var_difference, df = runs["covariance"], runs["difference"], runs["df"]
