@@ -27,9 +27,16 @@ detectable effect (supported about 80% of the time), and a family of 8 null clai
 
     .venv/bin/python bench/stats_coverage.py [--draws 2000] [--boot 999] [--seed 1] [--only AHB]
 
+The ``attainable`` column of a mean gives the two coverages nearest the nominal one (at or below,
+at or above) that an interval rising with the estimate can reach at that design, and how many
+values the estimate took (``coverage.attainable_coverage``): a small cell near a bound holds a
+few C grades, and its few values can leave no coverage inside the band within reach.
+
 Exits with status 1 if an interval of the current statistics (not a superseded one) covers
-outside [nominal - 0.01, nominal + 0.01] or a claim error rate is above its bound by more than
-2 Monte-Carlo SE. Takes about 1 s per 20 draws of all designs on one core (docs/benchmarks.md).
+outside [nominal - 0.01, nominal + 0.01] (where no interval can reach that band: from its low
+end to the nearest reachable coverage above it, plus 0.01, marked ``reach``) or a claim error
+rate is above its bound by more than 2 Monte-Carlo SE. Takes about 1 s per 20 draws of all
+designs on one core (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -106,19 +113,21 @@ def run_design(table: Table, name: str, level: str, draws: int, boot: int, rng: 
         a, b = scores[0, 0].reshape(-1), scores[1, 0].reshape(-1)
         intervals, degenerate = mean_intervals(a, items, CONFIDENCE)
         for interval, bounds in intervals.items():
-            table.add(design, f"mean, all questions: {interval}", CONFIDENCE, bounds, truths[0], degenerate)
+            table.add(design, f"mean, all questions: {interval}", CONFIDENCE, bounds, truths[0], degenerate, a.mean())
         if name == "AHB":
             language_values, language_items = scores[0, 0, english, 0], np.flatnonzero(english)
         else:
             language_values, language_items = scores[0, 0, :, 0], np.arange(model.n_items)
         intervals, degenerate = mean_intervals(language_values, language_items, CONFIDENCE)
         for interval, bounds in intervals.items():
-            table.add(design, f"mean, English: {interval}", CONFIDENCE, bounds, truths[0], degenerate)
+            table.add(design, f"mean, English: {interval}", CONFIDENCE, bounds, truths[0], degenerate,
+                      language_values.mean())
         cell = cells[index, 0, 0].reshape(-1)
         cell_items = np.repeat(np.arange(cell_model.n_items), cell_model.n_languages)
         intervals, degenerate = mean_intervals(cell, cell_items, CONFIDENCE)
         for interval, bounds in intervals.items():
-            table.add(design, f"mean, dimension cell: {interval}", CONFIDENCE, bounds, cell_truths[0], degenerate)
+            table.add(design, f"mean, dimension cell: {interval}", CONFIDENCE, bounds, cell_truths[0], degenerate,
+                      cell.mean())
         for interval, bounds in difference_intervals(b - a, items, CONFIDENCE, boot, rng).items():
             table.add(design, f"paired contrast: {interval}", CONFIDENCE, bounds, gap)
         difference = cluster_mean(b - a, items, CONFIDENCE)
@@ -219,6 +228,21 @@ def claim_rates(draws: int, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+def coverage_mark(row: dict) -> str:
+    """``yes`` within the band; ``reach`` where the estimate takes so few values that no interval
+    rising with it can cover inside the band (``coverage.attainable_coverage``) and this one covers
+    between the band's low end and the nearest reachable coverage above the nominal one (plus the
+    band's half-width); ``NO`` otherwise."""
+    low, high = row["nominal"] - TOLERANCE, row["nominal"] + TOLERANCE
+    if low <= row["coverage"] <= high:
+        return "yes"
+    if row["attainable"] is not None:
+        below, above, _ = row["attainable"]
+        if below < low and above > high and low <= row["coverage"] <= above + TOLERANCE:
+            return "reach"
+    return "NO"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=2000, help="draws per design (default: %(default)s)")
@@ -240,15 +264,15 @@ def main() -> int:
                 run_seeds(table, args.draws, rng, n_seeds, run_sd)
     failures = 0
     print(f"{'design':<40} {'interval':<68} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
-          f"{'degen':>5} {'width':>6}  ok")
+          f"{'degen':>5} {'width':>6} {'attainable':>18}  ok")
     for row in table.rows():
         current = "superseded" not in row["interval"]
-        ok = abs(row["coverage"] - row["nominal"]) <= TOLERANCE
-        failures += current and not ok
-        mark = ("yes" if ok else "NO") if current else "(old)"
+        mark = coverage_mark(row)
+        failures += current and mark == "NO"
+        reach = "-" if row["attainable"] is None else "{:.3f}|{:.3f} ({})".format(*row["attainable"])
         print(f"{row['design']:<40} {row['interval']:<68} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
               f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d} "
-              f"{row['width']:>6.2f}  {mark}")
+              f"{row['width']:>6.2f} {reach:>18}  {mark if current else '(old)'}")
     if args.only is None:
         print()
         for row in claim_rates(args.draws, rng):

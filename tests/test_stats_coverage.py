@@ -90,3 +90,24 @@ def test_a_contrast_over_three_seeds_keeps_its_coverage_where_truncating_the_run
     assert abs(rows["t interval"]["coverage"] - 0.95) <= 0.02, rows["t interval"]
     old = rows["t interval, run part truncated at 0 (superseded)"]
     assert old["coverage"] < 0.935, old
+
+
+def test_attainable_coverage_finds_the_runs_of_a_lattice_nearest_the_nominal_level():
+    """A count of mean 2.2 (about the C grades of a small cell at 2%): an interval rising with the
+    count covers when the count lies in a run of values, so its coverage is P(0..4) = 0.928 or
+    P(0..5) = 0.975 and never 0.95; a continuous estimate can be covered at any level."""
+    from scipy import stats
+
+    from value_retention.stats.coverage import attainable_coverage
+
+    counts = np.arange(15)
+    frequencies = np.round(stats.poisson.pmf(counts, 2.2) * 100_000).astype(int)
+    below, above, n_values = attainable_coverage(np.repeat(counts, frequencies), 0.95)
+    total = frequencies.sum()
+    assert below == pytest.approx(frequencies[:5].sum() / total)
+    assert above == pytest.approx(frequencies[:6].sum() / total)
+    assert (below, above) == (pytest.approx(stats.poisson.cdf(4, 2.2), abs=1e-4),
+                              pytest.approx(stats.poisson.cdf(5, 2.2), abs=1e-4))
+    assert n_values == int((frequencies > 0).sum())
+    below, above, n_values = attainable_coverage(np.random.default_rng(0).normal(size=2000), 0.95)
+    assert (below, above, n_values) == (pytest.approx(0.95), pytest.approx(0.95), 2000)
