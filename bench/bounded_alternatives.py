@@ -48,15 +48,15 @@ def mid_p(count: float, size: float) -> tuple[float, float]:
     """The mid-p interval of ``count`` successes in ``size`` trials (neither a whole number)."""
     def upper_tail(q: float) -> float:  # P(X > count) + P(X = count) / 2, continued in count
         return 0.5 * (special.betainc(count, size - count + 1, q) + special.betainc(count + 1, size - count, q))
-    low = optimize.brentq(lambda q: upper_tail(q) - ALPHA / 2, 1e-12, 1 - 1e-12)
-    high = optimize.brentq(lambda q: upper_tail(q) - (1 - ALPHA / 2), 1e-12, 1 - 1e-12)
+    low = optimize.brentq(lambda q: upper_tail(q) - ALPHA / 2, 0.0, 1.0)
+    high = optimize.brentq(lambda q: upper_tail(q) - (1 - ALPHA / 2), 0.0, 1.0)
     return low, high
 
 
 def intervals(mean: float, variance: float, df: float, n_clusters: int) -> dict[str, tuple]:
     low, high, degenerate = korn_graubard(mean, variance, df, n_clusters, CONFIDENCE)
     names = ("KG", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys")
-    if degenerate:  # all 0 or all 100: every interval takes the one-sided bound
+    if degenerate:  # all 0 or all 100: the one-sided bound; all equal: no interval (not counted)
         return dict.fromkeys(names, (low, high))
     p, v = mean / 100, variance / 1e4
     n, n_plain = effective_size(p, v, df), effective_size(p, v, df, adjusted=False)
@@ -87,17 +87,21 @@ def main() -> int:
                     scores = scores[:, :AHB_ENGLISH, :1] if name == "AHB" else scores[:, :, :1]
                 items = np.repeat(np.arange(scores.shape[1]), scores.shape[2])
                 hits: dict[str, int] = {}
+                counted = 0
                 for draw in scores.reshape(args.draws, -1):
                     estimate = cluster_mean(draw, items, CONFIDENCE)
                     variance = 0.0 if estimate.se is None else estimate.se ** 2
-                    for method, (low, high) in intervals(float(draw.mean()), variance, estimate.df or 1,
-                                                          estimate.n_clusters).items():
-                        hits[method] = hits.get(method, 0) + (low is not None and low <= truth <= high)
-                coverage = {method: count / args.draws for method, count in hits.items()}
+                    bounds = intervals(float(draw.mean()), variance, estimate.df or 1, estimate.n_clusters)
+                    if bounds["KG"][0] is None:
+                        continue
+                    counted += 1
+                    for method, (low, high) in bounds.items():
+                        hits[method] = hits.get(method, 0) + (low <= truth <= high)
+                coverage = {method: count / counted for method, count in hits.items()}
                 if part != "cell":
                     for method, value in coverage.items():
                         ranges.setdefault(method, []).append(value)
-                print(f"{name} {level:<8} {part:<8} " + "  ".join(f"{m} {c:.3f}" for m, c in coverage.items()),
+                print(f"{name:<4} {level:<8} {part:<8} " + "  ".join(f"{m} {c:.3f}" for m, c in coverage.items()),
                       flush=True)
     print(f"\nover the all-questions and English means ({args.draws} draws each, MC SE about "
           f"{np.sqrt(0.95 * 0.05 / args.draws):.4f}; seed {args.seed}; {time.time() - started:.0f} s):")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from value_retention.stats.coverage import Table, difference_intervals, mean_intervals
+from value_retention.stats.coverage import Table, attainable_coverage, difference_intervals, mean_intervals
 from value_retention.stats.simulate_grades import GradeModel, draw_scores, logit_level, population_mean
 
 
@@ -95,11 +96,8 @@ def test_a_contrast_over_three_seeds_keeps_its_coverage_where_truncating_the_run
 def test_attainable_coverage_finds_the_runs_of_a_lattice_nearest_the_nominal_level():
     """A count of mean 2.2 (about the C grades of a small cell at 2%): an interval rising with the
     count covers when the count lies in a run of values, so its coverage is P(0..4) = 0.928 or
-    P(0..5) = 0.975 and never 0.95; a continuous estimate can be covered at any level."""
-    from scipy import stats
-
-    from value_retention.stats.coverage import attainable_coverage
-
+    P(0..5) = 0.975 and never 0.95; a continuous estimate can be covered at any level; the run
+    nearest the level can lie in the middle; values equal up to rounding are one value."""
     counts = np.arange(15)
     frequencies = np.round(stats.poisson.pmf(counts, 2.2) * 100_000).astype(int)
     below, above, n_values = attainable_coverage(np.repeat(counts, frequencies), 0.95)
@@ -111,3 +109,5 @@ def test_attainable_coverage_finds_the_runs_of_a_lattice_nearest_the_nominal_lev
     assert n_values == int((frequencies > 0).sum())
     below, above, n_values = attainable_coverage(np.random.default_rng(0).normal(size=2000), 0.95)
     assert (below, above, n_values) == (pytest.approx(0.95), pytest.approx(0.95), 2000)
+    assert attainable_coverage(np.repeat([0, 1, 2, 3], [3, 95, 1, 1]), 0.95) == (pytest.approx(0.95),) * 2 + (4,)
+    assert attainable_coverage([0.1 + 0.2] * 3 + [0.3] * 97, 0.95) == (0.0, 1.0, 1)

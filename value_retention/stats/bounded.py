@@ -16,9 +16,9 @@ count p n_eff need not be a whole number; ``statsmodels``' ``proportion_confint(
 takes it as it is. The interval is the exact binomial one at that size, so it stays within
 [0, 100], widens on the side away from the bound, and at the benchmarks' sizes covers 0.94-0.96
 (``bench/stats_coverage.py``); in small per-dimension cells near a bound, where the grades are
-few, it errs on the safe side, as exact intervals do. The Jeffreys, Wilson and mid-p intervals
-come nearer 0.95 in those cells but fall to 0.925-0.936 at the floor and the ceiling of the
-condition means (``bench/bounded_alternatives.py``, docs/benchmarks.md).
+few, it errs on the safe side, as exact intervals do. The Jeffreys and mid-p intervals come
+nearer 0.95 in some of those cells but fall to 0.925-0.928 at the floor and the ceiling of the
+condition means, Wilson's to 0.929 (``bench/bounded_alternatives.py``, docs/benchmarks.md).
 
 Degenerate cells. When every question scored 0 the variance is 0 and there is no effective
 sample size. The interval is then [0, 1 - (alpha/2)^(1/G)] (x 100), G the number of base items:

@@ -120,10 +120,16 @@ def attainable_coverage(estimates, nominal: float) -> tuple[float, float, int]:
     by this, but little spread is left to use when the grades are that few.
     """
     values, counts = np.unique(np.round(np.asarray(estimates, dtype=float), 9), return_counts=True)
-    cumulative = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
-    runs = (cumulative[None, :] - cumulative[:, None])[np.triu_indices(len(cumulative), 1)]
-    below, above = runs[runs <= nominal + 1e-12], runs[runs >= nominal - 1e-12]
-    return float(below.max(initial=0.0)), float(above.min(initial=1.0)), len(values)
+    cumulative = np.concatenate([[0.0], np.cumsum(counts) / max(counts.sum(), 1)])
+    starts = cumulative[:-1]  # a run of values i..j-1 has probability cumulative[j] - cumulative[i]
+    # For each start, the shortest run reaching the nominal level and the longest staying under it.
+    first_reaching = np.searchsorted(cumulative, starts + nominal - 1e-12, side="left")
+    last_under = np.searchsorted(cumulative, starts + nominal + 1e-12, side="right") - 1
+    reaching = first_reaching < len(cumulative)
+    under = last_under > np.arange(len(starts))
+    above = (cumulative[first_reaching[reaching]] - starts[reaching]).min(initial=1.0)
+    below = (cumulative[last_under[under]] - starts[under]).max(initial=0.0)
+    return min(float(below), nominal), max(float(above), nominal), len(values)
 
 
 # --------------------------------------------------------------------------------------------
