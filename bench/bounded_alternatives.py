@@ -4,17 +4,18 @@ At the designs of ``bench/stats_coverage.py`` (AHB and MORU at the floor, middle
 condition's mean over all questions, over English, and in a small per-dimension cell) it computes,
 from the same cluster-robust variance and degrees of freedom, the coverage of:
 
-- ``KG``: Korn and Graubard's Clopper-Pearson interval at the effective size, degrees of freedom
-  adjusted (``value_retention.stats.bounded``, what the paper prints);
-- ``CP``: the same without the degrees-of-freedom adjustment;
-- ``Jeffreys-df``, ``Wilson-df``, ``mid-p-df``: the Jeffreys, Wilson and mid-p intervals at the
-  adjusted effective size (the mid-p one from the incomplete beta function, which takes a
+- ``KG``: Korn and Graubard's Clopper-Pearson interval at the effective size, adjusted for the
+  degrees of freedom by (z / t_df)^2 (``value_retention.stats.bounded``, what the paper prints);
+- ``KG-t``: the same adjusted by (t_{n-1} / t_df)^2, n the questions, as R's
+  ``survey::svyciprop(method = "beta")`` does for a mean of 0/1 rows;
+- ``CP``: Clopper-Pearson at the unadjusted size;
+- ``Jeffreys-df``, ``Wilson-df``, ``mid-p-df``: the Jeffreys, Wilson and mid-p intervals at
+  Korn-Graubard's adjusted size (the mid-p one from the incomplete beta function, which takes a
   count that is not a whole number);
-- ``Jeffreys``: Jeffreys at the unadjusted size.
+- ``Jeffreys``: Jeffreys at the unadjusted size;
 
 and prints one line per design, and each interval's range over the designs outside the cells.
-The intervals that come nearer 0.95 in the middle and in the cells fall short at the floor and the
-ceiling of the all-questions and English means, which the paper prints most; docs/benchmarks.md.
+docs/benchmarks.md has the table and what it shows.
 
     .venv/bin/python bench/bounded_alternatives.py [--draws 4000] [--seed 31]
 """
@@ -39,9 +40,12 @@ CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 
 
-def effective_size(p: float, variance: float, df: float, adjusted: bool = True) -> float:
-    z, t = scipy_stats.norm.ppf(1 - ALPHA / 2), scipy_stats.t.ppf(1 - ALPHA / 2, df)
-    return p * (1 - p) / variance * ((z / t) ** 2 if adjusted else 1.0)
+def effective_size(p: float, variance: float, df: float, n_questions: int, adjustment: str | None) -> float:
+    """p (1 - p) / Var, times (t_{n-1} / t_df)^2 (``"t"``), (z / t_df)^2 (``"z"``) or nothing."""
+    reference = {"t": scipy_stats.t.ppf(1 - ALPHA / 2, n_questions - 1),
+                 "z": scipy_stats.norm.ppf(1 - ALPHA / 2),
+                 None: scipy_stats.t.ppf(1 - ALPHA / 2, df)}[adjustment]
+    return p * (1 - p) / variance * (reference / scipy_stats.t.ppf(1 - ALPHA / 2, df)) ** 2
 
 
 def mid_p(count: float, size: float) -> tuple[float, float]:
@@ -53,20 +57,21 @@ def mid_p(count: float, size: float) -> tuple[float, float]:
     return low, high
 
 
-def intervals(mean: float, variance: float, df: float, n_clusters: int) -> dict[str, tuple]:
+def intervals(mean: float, variance: float, df: float, n_questions: int, n_clusters: int) -> dict[str, tuple]:
     low, high, degenerate = korn_graubard(mean, variance, df, n_clusters, CONFIDENCE)
-    names = ("KG", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys")
+    names = ("KG", "KG-t", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys")
     if degenerate:  # all 0 or all 100: the one-sided bound; all equal: no interval (not counted)
         return dict.fromkeys(names, (low, high))
     p, v = mean / 100, variance / 1e4
-    n, n_plain = effective_size(p, v, df), effective_size(p, v, df, adjusted=False)
+    sizes = {adjustment: effective_size(p, v, df, n_questions, adjustment) for adjustment in ("t", "z", None)}
 
-    def scaled(count, size, method):
-        return tuple(100 * np.asarray(proportion_confint(count, size, alpha=ALPHA, method=method)))
-    return {"KG": (low, high), "CP": scaled(p * n_plain, n_plain, "beta"),
-            "Jeffreys-df": scaled(p * n, n, "jeffreys"), "Wilson-df": scaled(p * n, n, "wilson"),
-            "mid-p-df": tuple(100 * np.asarray(mid_p(p * n, n))),
-            "Jeffreys": scaled(p * n_plain, n_plain, "jeffreys")}
+    def scaled(adjustment, method):
+        size = sizes[adjustment]
+        return tuple(100 * np.asarray(proportion_confint(p * size, size, alpha=ALPHA, method=method)))
+    return {"KG": (low, high), "KG-t": scaled("t", "beta"), "CP": scaled(None, "beta"),
+            "Jeffreys-df": scaled("z", "jeffreys"), "Wilson-df": scaled("z", "wilson"),
+            "mid-p-df": tuple(100 * np.asarray(mid_p(p * sizes["z"], sizes["z"]))),
+            "Jeffreys": scaled(None, "jeffreys")}
 
 
 def main() -> int:
@@ -91,7 +96,7 @@ def main() -> int:
                 for draw in scores.reshape(args.draws, -1):
                     estimate = cluster_mean(draw, items, CONFIDENCE)
                     variance = 0.0 if estimate.se is None else estimate.se ** 2
-                    bounds = intervals(float(draw.mean()), variance, estimate.df or 1, estimate.n_clusters)
+                    bounds = intervals(float(draw.mean()), variance, estimate.df or 1, len(draw), estimate.n_clusters)
                     if bounds["KG"][0] is None:
                         continue
                     counted += 1

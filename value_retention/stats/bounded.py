@@ -11,14 +11,26 @@ Clopper-Pearson interval at the *effective* sample size
     n_eff = p (1 - p) / Var(p) * (z_{1-alpha/2} / t_{1-alpha/2, df})^2,
 
 where Var(p) is the cluster-robust variance of the mean (with the run component when there are
-several seeds, :mod:`.cluster`) and the factor on the right carries its degrees of freedom. The
-count p n_eff need not be a whole number; ``statsmodels``' ``proportion_confint(method="beta")``
+several seeds, :mod:`.cluster`) and the factor on the right carries its degrees of freedom.
+
+Why z, where Korn and Graubard (and R's ``survey::svyciprop(method = "beta")``) put t_{n-1}, n
+the number of rows: their rows are 0/1 answers, for which Clopper-Pearson at n is already exact
+and the variance is a function of p, so only the design's shortfall in degrees of freedom
+against n - 1 is charged. A row here is a question's score, a mean of many grades, whose
+variance is estimated on df degrees of freedom like any mean's: the interval at n_eff behaves as
+a z interval with that variance, and the factor makes it as wide as the t interval would be.
+With one question per base item (AHB) R's form makes no adjustment at all, and covers
+0.936-0.938 at the floor and the ceiling of AHB's 30 English questions where this one covers
+0.944-0.950 (``bench/bounded_alternatives.py``). To reproduce these intervals in R, compute the
+formula above from ``svymean``'s variance and ``degf``: ``svyciprop`` applies the t_{n-1} form.
+
+The count p n_eff need not be a whole number; ``statsmodels``' ``proportion_confint(method="beta")``
 takes it as it is. The interval is the exact binomial one at that size, so it stays within
 [0, 100], widens on the side away from the bound, and at the benchmarks' sizes covers 0.94-0.96
 (``bench/stats_coverage.py``); in small per-dimension cells near a bound, where the grades are
-few, it errs on the safe side, as exact intervals do. The Jeffreys and mid-p intervals come
-nearer 0.95 in some of those cells but fall to 0.925-0.928 at the floor and the ceiling of the
-condition means, Wilson's to 0.929 (``bench/bounded_alternatives.py``, docs/benchmarks.md).
+few, it errs on the safe side, as exact intervals do. The Jeffreys, Wilson and mid-p intervals
+come nearer 0.95 in some of those cells but fall to 0.925-0.929 at the floor and the ceiling of
+the condition means (``bench/bounded_alternatives.py``, docs/benchmarks.md).
 
 Degenerate cells. When every question scored 0 the variance is 0 and there is no effective
 sample size. The interval is then [0, 1 - (alpha/2)^(1/G)] (x 100), G the number of base items:
