@@ -6,8 +6,9 @@ from the same cluster-robust variance and degrees of freedom, the coverage of:
 
 - ``KG``: Korn and Graubard's Clopper-Pearson interval at the effective size, adjusted for the
   degrees of freedom by (z / t_df)^2 (``value_retention.stats.bounded``, what the paper prints);
-- ``KG-t``: the same adjusted by (t_{n-1} / t_df)^2, n the questions, as R's
-  ``survey::svyciprop(method = "beta")`` does for a mean of 0/1 rows;
+- ``KG-t``: the same adjusted by (t_{n-1} / t_df)^2, n the questions (the rows), as R's
+  ``survey::svyciprop(method = "beta")`` does; with one question per base item (every AHB design,
+  MORU's English) that factor is 1 and the column equals ``CP``;
 - ``CP``: Clopper-Pearson at the unadjusted size;
 - ``Jeffreys-df``, ``Wilson-df``, ``mid-p-df``: the Jeffreys, Wilson and mid-p intervals at
   Korn-Graubard's adjusted size (the mid-p one from the incomplete beta function, which takes a

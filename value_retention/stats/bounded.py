@@ -13,22 +13,24 @@ Clopper-Pearson interval at the *effective* sample size
 where Var(p) is the cluster-robust variance of the mean (with the run component when there are
 several seeds, :mod:`.cluster`) and the factor on the right carries its degrees of freedom.
 
-Why z, where Korn and Graubard (and R's ``survey::svyciprop(method = "beta")``) put t_{n-1}, n
-the number of rows: their rows are 0/1 answers, for which Clopper-Pearson at n is already exact
-and the variance is a function of p, so only the design's shortfall in degrees of freedom
-against n - 1 is charged. A row here is a question's score, a mean of many grades, whose
-variance is estimated on df degrees of freedom like any mean's: the interval at n_eff behaves as
-a z interval with that variance, and the factor makes it as wide as the t interval would be.
-With one question per base item (AHB) R's form makes no adjustment at all, and covers
-0.936-0.938 at the floor and the ceiling of AHB's 30 English questions where this one covers
-0.944-0.950 (``bench/bounded_alternatives.py``). To reproduce these intervals in R, compute the
-formula above from ``svymean``'s variance and ``degf``: ``svyciprop`` applies the t_{n-1} form.
+Why z: Korn and Graubard's factor is (t_{n-1} / t_df)^2 with n the 0/1 observations behind
+the proportion, so that it is 1 under simple random sampling. Behind a mean score those are the
+grades (hundreds: about 600 for AHB's 30 English questions in the bench's model), and t_{n-1}
+is then z to within 0.2%. R's
+``survey::svyciprop(method = "beta")`` takes n as the rows of the design; given one row per
+question, with one question per base item (AHB, MORU's English) its factor is 1, no adjustment,
+and on AHB's 30 English questions it covers 0.936 at the floor and 0.938 at the ceiling where
+this one covers 0.944 and 0.950 (``bench/bounded_alternatives.py``; in the normal limit the
+factor makes the interval as wide as the t interval on df). To reproduce these intervals in R
+with one seed, compute the formula above from ``svymean``'s variance and ``degf``; with several
+seeds the variance and df are :mod:`.runs`'.
 
 The count p n_eff need not be a whole number; ``statsmodels``' ``proportion_confint(method="beta")``
 takes it as it is. The interval is the exact binomial one at that size, so it stays within
 [0, 100], widens on the side away from the bound, and at the benchmarks' sizes covers 0.94-0.96
-(``bench/stats_coverage.py``); in small per-dimension cells near a bound, where the grades are
-few, it errs on the safe side, as exact intervals do. The Jeffreys, Wilson and mid-p intervals
+(``bench/stats_coverage.py``; AHB's 30 English questions in the middle 0.964); in small
+per-dimension cells, where the grades are few, it errs on the safe side as exact intervals do
+(0.96-0.99; MORU's ceiling cell 0.949). The Jeffreys, Wilson and mid-p intervals
 come nearer 0.95 in some of those cells but fall to 0.925-0.929 at the floor and the ceiling of
 the condition means (``bench/bounded_alternatives.py``, docs/benchmarks.md).
 
