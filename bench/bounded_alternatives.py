@@ -43,10 +43,12 @@ ALPHA = 1 - CONFIDENCE
 
 def effective_size(p: float, variance: float, df: float, n_questions: int, adjustment: str | None) -> float:
     """p (1 - p) / Var, times (t_{n-1} / t_df)^2 (``"t"``), (z / t_df)^2 (``"z"``) or nothing."""
-    reference = {"t": scipy_stats.t.ppf(1 - ALPHA / 2, n_questions - 1),
-                 "z": scipy_stats.norm.ppf(1 - ALPHA / 2),
-                 None: scipy_stats.t.ppf(1 - ALPHA / 2, df)}[adjustment]
-    return p * (1 - p) / variance * (reference / scipy_stats.t.ppf(1 - ALPHA / 2, df)) ** 2
+    size = p * (1 - p) / variance
+    if adjustment is None:
+        return size
+    reference = (scipy_stats.t.ppf(1 - ALPHA / 2, n_questions - 1) if adjustment == "t"
+                 else scipy_stats.norm.ppf(1 - ALPHA / 2))
+    return size * (reference / scipy_stats.t.ppf(1 - ALPHA / 2, df)) ** 2
 
 
 def mid_p(count: float, size: float) -> tuple[float, float]:

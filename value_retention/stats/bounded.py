@@ -16,9 +16,9 @@ several seeds, :mod:`.cluster`) and the factor on the right carries its degrees 
 Why z: Korn and Graubard's factor is (t_{n-1} / t_df)^2 with n the 0/1 observations behind
 the proportion, so that it is 1 under simple random sampling. Behind a mean score those are the
 grades (hundreds: about 600 for AHB's 30 English questions in the bench's model), and t_{n-1}
-is then z to within 0.2%. R's
-``survey::svyciprop(method = "beta")`` takes n as the rows of the design; given one row per
-question, with one question per base item (AHB, MORU's English) its factor is 1, no adjustment,
+is then z to within 0.2%. R's ``survey::svyciprop(method = "beta")`` takes n as the rows of the
+design; given one row per question, with one question per base item (AHB, MORU's English) its
+factor is 1, no adjustment,
 and on AHB's 30 English questions it covers 0.936 at the floor and 0.938 at the ceiling where
 this one covers 0.944 and 0.950 (``bench/bounded_alternatives.py``; in the normal limit the
 factor makes the interval as wide as the t interval on df). To reproduce these intervals in R
