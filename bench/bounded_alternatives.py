@@ -14,8 +14,16 @@ from the same cluster-robust variance and degrees of freedom, the coverage of:
   Korn-Graubard's adjusted size (the mid-p one from the incomplete beta function, which takes a
   count that is not a whole number);
 - ``Jeffreys``: Jeffreys at the unadjusted size;
+- ``logit-t``, ``arcsine-t``: the t interval on df of the logit or the arcsine of the square
+  root of the mean, with the same variance carried over by the delta method, mapped back (the
+  two scales the issue suggested);
+- ``Hall-t``: the t interval on df with Hall's (1992) transformation removing the mean's
+  skewness (estimated from the base items' third moment), clipped to 0-100;
 
-and prints one line per design, and each interval's range over the designs outside the cells.
+and prints one line per design (with the share of Hall-t's intervals cut at 0 or 100 while the mean
+is not), then each interval's range over the designs outside the cells, its largest share of misses on
+one side there (the truth below the interval, or above it: at most 0.025 for an interval true to
+its 95% on both sides), and its mean width over KG's at the floor and the ceiling.
 docs/benchmarks.md has the table and what it shows.
 
     .venv/bin/python bench/bounded_alternatives.py [--draws 4000] [--seed 31]
@@ -60,9 +68,11 @@ def mid_p(count: float, size: float) -> tuple[float, float]:
     return low, high
 
 
-def intervals(mean: float, variance: float, df: float, n_questions: int, n_clusters: int) -> dict[str, tuple]:
+def intervals(values: np.ndarray, items: np.ndarray, variance: float, df: float, n_clusters: int) -> dict[str, tuple]:
+    mean, n_questions = float(values.mean()), len(values)
     low, high, degenerate = korn_graubard(mean, variance, df, n_clusters, CONFIDENCE)
-    names = ("KG", "KG-t", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys")
+    names = ("KG", "KG-t", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys", "logit-t", "arcsine-t",
+             "Hall-t")
     if degenerate:  # all 0 or all 100: the one-sided bound; all equal: no interval (not counted)
         return dict.fromkeys(names, (low, high))
     p, v = mean / 100, variance / 1e4
@@ -74,7 +84,40 @@ def intervals(mean: float, variance: float, df: float, n_questions: int, n_clust
     return {"KG": (low, high), "KG-t": scaled("t", "beta"), "CP": scaled(None, "beta"),
             "Jeffreys-df": scaled("z", "jeffreys"), "Wilson-df": scaled("z", "wilson"),
             "mid-p-df": tuple(100 * np.asarray(mid_p(p * sizes["z"], sizes["z"]))),
-            "Jeffreys": scaled(None, "jeffreys")}
+            "Jeffreys": scaled(None, "jeffreys"), **transformed_t(p, v, df),
+            "Hall-t": skew_corrected_t(values, items, variance, df)}
+
+
+def transformed_t(p: float, variance: float, df: float) -> dict[str, tuple]:
+    """The t intervals on the logit and arcsine-root scales (delta-method SEs), back on 0-100."""
+    t = scipy_stats.t.ppf(1 - ALPHA / 2, df)
+    logit, logit_se = special.logit(p), np.sqrt(variance) / (p * (1 - p))
+    angle, angle_se = np.arcsin(np.sqrt(p)), np.sqrt(variance) / (2 * np.sqrt(p * (1 - p)))
+    angles = np.clip([angle - t * angle_se, angle + t * angle_se], 0.0, np.pi / 2)
+    return {"logit-t": tuple(100 * special.expit([logit - t * logit_se, logit + t * logit_se])),
+            "arcsine-t": tuple(100 * np.sin(angles) ** 2)}
+
+
+def skew_corrected_t(values: np.ndarray, items: np.ndarray, variance: float, df: float) -> tuple[float, float]:
+    """Hall's (1992) skewness-corrected t interval of the mean of ``values`` over base ``items``.
+
+    With W = (mean - mu) / SE and k the mean's estimated skewness (the base items' third central
+    moment over G^2, divided by SE^3), T = W + k W^2 / 3 + k^2 W^3 / 27 + k / 6 is nearly free of
+    skewness and increases with W, so {mu : |T| <= t_df} is an interval; its ends are clipped to
+    0-100.
+    """
+    _, codes = np.unique(items, return_inverse=True)
+    n_items, mean = int(codes.max()) + 1, float(values.mean())
+    influence = np.bincount(codes, weights=values - mean) * n_items / len(values)  # mean 0, one per item
+    se = np.sqrt(variance)
+    skewness = float(np.mean(influence ** 3)) / n_items ** 2 / se ** 3
+    t = scipy_stats.t.ppf(1 - ALPHA / 2, df)
+
+    def w_of(target: float) -> float:  # the inverse of T(W)
+        if abs(skewness) < 1e-12:
+            return target
+        return 3 / skewness * (np.cbrt(1 + skewness * (target - skewness / 6)) - 1)
+    return max(mean - se * w_of(t), 0.0), min(mean - se * w_of(-t), 100.0)
 
 
 def main() -> int:
@@ -84,6 +127,8 @@ def main() -> int:
     args = parser.parse_args()
     rng, started = np.random.default_rng(args.seed), time.time()
     ranges: dict[str, list[float]] = {}
+    sides: dict[str, list[float]] = {}     # the means' larger share of misses on one side
+    widths: dict[str, list[float]] = {}    # mean width over KG's, at the floor and ceiling means
     for name in ("AHB", "MORU"):
         for level in LEVELS:
             models = benchmark_models(name, level)
@@ -94,27 +139,34 @@ def main() -> int:
                 if part == "English":
                     scores = scores[:, :AHB_ENGLISH, :1] if name == "AHB" else scores[:, :, :1]
                 items = np.repeat(np.arange(scores.shape[1]), scores.shape[2])
-                hits: dict[str, int] = {}
-                counted = 0
+                tallies: dict[str, np.ndarray] = {}  # per method: covered, truth below, total width
+                counted = clipped = 0
                 for draw in scores.reshape(args.draws, -1):
                     estimate = cluster_mean(draw, items, CONFIDENCE)
                     variance = 0.0 if estimate.se is None else estimate.se ** 2
-                    bounds = intervals(float(draw.mean()), variance, estimate.df or 1, len(draw), estimate.n_clusters)
+                    bounds = intervals(draw, items, variance, estimate.df or 1, estimate.n_clusters)
                     if bounds["KG"][0] is None:
                         continue
                     counted += 1
+                    clipped += 0 < draw.mean() < 100 and (bounds["Hall-t"][0] == 0 or bounds["Hall-t"][1] == 100)
                     for method, (low, high) in bounds.items():
-                        hits[method] = hits.get(method, 0) + (low <= truth <= high)
-                coverage = {method: count / counted for method, count in hits.items()}
+                        tallies.setdefault(method, np.zeros(3))
+                        tallies[method] += (low <= truth <= high, truth < low, high - low)
+                coverage = {method: tally[0] / counted for method, tally in tallies.items()}
                 if part != "cell":
-                    for method, value in coverage.items():
-                        ranges.setdefault(method, []).append(value)
-                print(f"{name:<4} {level:<8} {part:<8} " + "  ".join(f"{m} {c:.3f}" for m, c in coverage.items()),
-                      flush=True)
+                    for method, (covered, below, width) in tallies.items():
+                        ranges.setdefault(method, []).append(covered / counted)
+                        sides.setdefault(method, []).append(max(below, counted - covered - below) / counted)
+                        if level != "middle":
+                            widths.setdefault(method, []).append(width / tallies["KG"][2])
+                print(f"{name:<4} {level:<8} {part:<8} " + "  ".join(f"{m} {c:.3f}" for m, c in coverage.items())
+                      + f"  (Hall-t cut: {clipped / counted:.0%})", flush=True)
     print(f"\nover the all-questions and English means ({args.draws} draws each, MC SE about "
           f"{np.sqrt(0.95 * 0.05 / args.draws):.4f}; seed {args.seed}; {time.time() - started:.0f} s):")
     for method, values in ranges.items():
-        print(f"  {method:<12} {min(values):.3f}-{max(values):.3f}")
+        print(f"  {method:<12} {min(values):.3f}-{max(values):.3f}   misses on one side up to "
+              f"{max(sides[method]):.3f}   width at the floor and ceiling {min(widths[method]):.2f}-"
+              f"{max(widths[method]):.2f} x KG's")
     return 0
 
 

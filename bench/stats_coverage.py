@@ -30,11 +30,17 @@ detectable effect (supported about 80% of the time), and a family of 8 null clai
 The ``attainable`` column of a mean gives the two coverages nearest the nominal one (at or below,
 at or above) that an interval rising with the estimate can reach at that design, and how many
 values the estimate took (``coverage.attainable_coverage``): a small cell near a bound holds a
-few C grades, and its few values can leave no coverage inside the band within reach.
+few C grades, and its few values can leave no coverage inside the band within reach. Its
+``tails`` column gives the least coverage of such an interval that misses on each side at most
+(1 - nominal) / 2 of the time (``coverage.equal_tailed_coverage``): near 0% the estimate is often
+0, an interval there holds the truth, the low side can hardly miss, and so a 95% interval that
+keeps each side's misses within 2.5% covers 0.975 or more.
 
 Exits with status 1 if an interval of the current statistics (not a superseded one) covers
 outside [nominal - 0.01, nominal + 0.01] (where no interval can reach that band: from its low
-end to the nearest reachable coverage above it, plus 0.01, marked ``reach``) or a claim error
+end to the nearest reachable coverage above it, plus 0.01, marked ``reach``; where every interval
+keeping each side's misses within (1 - nominal) / 2 covers above the band, and this one does too and
+is within 0.01 of the least of them, marked ``tails``) or a claim error
 rate is above its bound by more than 2 Monte-Carlo SE. Takes about 1 s per 20 draws of all
 designs on one core (docs/benchmarks.md).
 """
@@ -232,7 +238,10 @@ def coverage_mark(row: dict) -> str:
     """``yes`` within the band; ``reach`` where the estimate takes so few values that no interval
     rising with it can cover inside the band (``coverage.attainable_coverage``) and this one covers
     between the band's low end and the nearest reachable coverage above the nominal one (plus the
-    band's half-width); ``NO`` otherwise."""
+    band's half-width); ``tails`` where every such interval that misses on each side at most
+    (1 - nominal) / 2 of the time covers above the band (``coverage.equal_tailed_coverage``), and
+    this one misses on each side at most that (plus the half-width) and covers no more than that
+    least (plus the half-width); ``NO`` otherwise."""
     low, high = row["nominal"] - TOLERANCE, row["nominal"] + TOLERANCE
     if low <= row["coverage"] <= high:
         return "yes"
@@ -240,6 +249,11 @@ def coverage_mark(row: dict) -> str:
         below, above, _ = row["attainable"]
         if below < low and above > high and low <= row["coverage"] <= above + TOLERANCE:
             return "reach"
+    if row["equal_tailed"] is not None:
+        tail = (1 - row["nominal"]) / 2 + TOLERANCE
+        if (row["equal_tailed"] > high and row["below"] <= tail and row["above"] <= tail
+                and row["coverage"] <= row["equal_tailed"] + TOLERANCE):
+            return "tails"
     return "NO"
 
 
@@ -264,15 +278,16 @@ def main() -> int:
                 run_seeds(table, args.draws, rng, n_seeds, run_sd)
     failures = 0
     print(f"{'design':<40} {'interval':<68} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
-          f"{'degen':>5} {'width':>6} {'attainable':>18}  ok")
+          f"{'degen':>5} {'width':>6} {'attainable':>18} {'tails':>6}  ok")
     for row in table.rows():
         current = "superseded" not in row["interval"]
         mark = coverage_mark(row)
         failures += current and mark == "NO"
         reach = "-" if row["attainable"] is None else "{:.3f}|{:.3f} ({})".format(*row["attainable"])
+        tails = "-" if row["equal_tailed"] is None else f"{row['equal_tailed']:.3f}"
         print(f"{row['design']:<40} {row['interval']:<68} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
               f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d} "
-              f"{row['width']:>6.2f} {reach:>18}  {mark if current else '(old)'}")
+              f"{row['width']:>6.2f} {reach:>18} {tails:>6}  {mark if current else '(old)'}")
     if args.only is None:
         print()
         for row in claim_rates(args.draws, rng):

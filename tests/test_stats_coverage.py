@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from value_retention.stats.coverage import Table, attainable_coverage, difference_intervals, mean_intervals
+from value_retention.stats.coverage import (
+    Table,
+    attainable_coverage,
+    difference_intervals,
+    equal_tailed_coverage,
+    mean_intervals,
+)
 from value_retention.stats.simulate_grades import GradeModel, draw_scores, logit_level, population_mean
 
 
@@ -111,3 +117,20 @@ def test_attainable_coverage_finds_the_runs_of_a_lattice_nearest_the_nominal_lev
     assert (below, above, n_values) == (pytest.approx(0.95), pytest.approx(0.95), 2000)
     assert attainable_coverage(np.repeat([0, 1, 2, 3], [3, 95, 1, 1]), 0.95) == (pytest.approx(0.95),) * 2 + (4,)
     assert attainable_coverage([0.1 + 0.2] * 3 + [0.3] * 97, 0.95) == (0.0, 1.0, 1)
+
+
+def test_equal_tailed_coverage_is_the_least_an_interval_missing_at_most_alpha_half_a_side_covers():
+    """A count of mean 3: P(0) = 0.050 > 0.025, so the run must start at 0 (the low side cannot
+    miss) and end at 7, the first value with at most 0.025 above it: P(0..7) = 0.988, where
+    attainable_coverage finds runs at 0.950 that miss 5% on the high side. A count of mean 10:
+    P(4..17) = 0.975. A continuous estimate: 0.95."""
+    counts = np.arange(40)
+    for mean, (first, last) in ((3.0, (0, 7)), (10.0, (4, 17))):
+        frequencies = np.round(stats.poisson.pmf(counts, mean) * 1_000_000).astype(int)
+        expected = stats.poisson.cdf(last, mean) - stats.poisson.cdf(first - 1, mean)
+        assert equal_tailed_coverage(np.repeat(counts, frequencies), 0.95) == pytest.approx(expected, abs=1e-5)
+    assert equal_tailed_coverage(np.random.default_rng(0).normal(size=2000), 0.95) == pytest.approx(0.95)
+    rows = Table()
+    for estimate in np.repeat(counts, np.round(stats.poisson.pmf(counts, 3.0) * 1000).astype(int)):
+        rows.add("cell", "score", 0.95, (0.0, 1.0), 0.5, estimate=float(estimate))
+    assert rows.rows()[0]["equal_tailed"] == pytest.approx(stats.poisson.cdf(7, 3.0), abs=2e-3)

@@ -13,7 +13,10 @@ sqrt(c (1 - c) / n), and its mean width (what a safer interval costs).
 
 Where the estimate takes few values (a small cell near 0% holds a handful of C grades), no
 interval can cover at every level: :func:`attainable_coverage` gives the two coverages nearest
-the nominal one that an interval whose ends rise with the estimate can reach at that design.
+the nominal one that an interval whose ends rise with the estimate can reach at that design, and
+:func:`equal_tailed_coverage` the least that such an interval covers if it misses on neither side
+more often than (1 - nominal) / 2 (near 0% the low side can hardly miss, so that is about
+1 - (1 - nominal) / 2 or more).
 """
 
 from __future__ import annotations
@@ -101,8 +104,16 @@ class Table:
                  "mc_se": tally.mc_se, "below": tally.below / max(tally.n, 1), "above": tally.above / max(tally.n, 1),
                  "n": tally.n, "missing": tally.missing, "degenerate": tally.degenerate,
                  "width": tally.mean_width,
-                 "attainable": attainable_coverage(tally.estimates, tally.nominal) if tally.estimates else None}
+                 "attainable": attainable_coverage(tally.estimates, tally.nominal) if tally.estimates else None,
+                 "equal_tailed": equal_tailed_coverage(tally.estimates, tally.nominal) if tally.estimates else None}
                 for (design, name), tally in self.tallies.items()]
+
+
+def _cumulative_shares(estimates) -> np.ndarray:
+    """0, then the share of ``estimates`` at or below each of their distinct values (equal up to
+    rounding), in increasing order: a run of values i..j-1 has the share c[j] - c[i]."""
+    _, counts = np.unique(np.round(np.asarray(estimates, dtype=float), 9), return_counts=True)
+    return np.concatenate([[0.0], np.cumsum(counts) / max(counts.sum(), 1)])
 
 
 def attainable_coverage(estimates, nominal: float) -> tuple[float, float, int]:
@@ -119,8 +130,7 @@ def attainable_coverage(estimates, nominal: float) -> tuple[float, float, int]:
     An interval that also uses the spread of the questions (as Korn-Graubard's does) is not bound
     by this, but little spread is left to use when the grades are that few.
     """
-    values, counts = np.unique(np.round(np.asarray(estimates, dtype=float), 9), return_counts=True)
-    cumulative = np.concatenate([[0.0], np.cumsum(counts) / max(counts.sum(), 1)])
+    cumulative = _cumulative_shares(estimates)
     starts = cumulative[:-1]  # a run of values i..j-1 has probability cumulative[j] - cumulative[i]
     # For each start, the shortest run reaching the nominal level and the longest staying under it.
     first_reaching = np.searchsorted(cumulative, starts + nominal - 1e-12, side="left")
@@ -129,7 +139,28 @@ def attainable_coverage(estimates, nominal: float) -> tuple[float, float, int]:
     under = last_under > np.arange(len(starts))
     above = (cumulative[first_reaching[reaching]] - starts[reaching]).min(initial=1.0)
     below = (cumulative[last_under[under]] - starts[under]).max(initial=0.0)
-    return min(float(below), nominal), max(float(above), nominal), len(values)
+    return min(float(below), nominal), max(float(above), nominal), len(starts)
+
+
+def equal_tailed_coverage(estimates, nominal: float) -> float:
+    """The least coverage, at this design, of an interval whose ends rise with the estimate and
+    which misses on each side at most (1 - nominal) / 2 of the time (over the draws ``estimates``).
+
+    It covers a run of the estimate's values (:func:`attainable_coverage`); the truth lies above
+    the interval when the estimate falls below the run, and below it when the estimate falls
+    above. Each of those has probability at most (1 - nominal) / 2, so the run starts at or below
+    the last value with at most that much probability below it, and ends at or above the first
+    value with at most that much above it: the run between those two is the least. Near 0% the
+    lowest value (every grade I) alone can have more than (1 - nominal) / 2, and is then covered:
+    the low side cannot miss, and the coverage is 1 - (1 - nominal) / 2 or more. A count of
+    mean 3 (P(0) = 0.050) gives 0.988, the probability of 0..7; a 95% interval covering 0.95
+    there misses 5% on one side.
+    """
+    cumulative = _cumulative_shares(estimates)
+    tail = (1 - nominal) / 2
+    start = np.searchsorted(cumulative, tail + 1e-12, side="right") - 1   # P(below the run) <= tail
+    end = np.searchsorted(cumulative, 1 - tail - 1e-12, side="left")      # P(above the run) <= tail
+    return float(cumulative[end] - cumulative[start])
 
 
 # --------------------------------------------------------------------------------------------
