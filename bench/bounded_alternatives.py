@@ -102,9 +102,10 @@ def skew_corrected_t(values: np.ndarray, items: np.ndarray, variance: float, df:
     """Hall's (1992) skewness-corrected t interval of the mean of ``values`` over base ``items``.
 
     With W = (mean - mu) / SE and k the mean's estimated skewness (the base items' third central
-    moment over G^2, divided by SE^3), T = W + k W^2 / 3 + k^2 W^3 / 27 + k / 6 is nearly free of
-    skewness and increases with W, so {mu : |T| <= t_df} is an interval; its ends are clipped to
-    0-100.
+    moment over G^2, divided by SE^3; SE the cluster-robust one, with its G / (G - 1) factor),
+    T = W + k W^2 / 3 + k^2 W^3 / 27 + k / 6 is nearly free of skewness and increases with W, so
+    {mu : |T| <= t_df} is an interval (Hall takes normal quantiles; t on df here, as for the
+    other intervals); its ends are clipped to 0-100.
     """
     _, codes = np.unique(items, return_inverse=True)
     n_items, mean = int(codes.max()) + 1, float(values.mean())

@@ -34,13 +34,16 @@ few C grades, and its few values can leave no coverage inside the band within re
 ``tails`` column gives the least coverage of such an interval that misses on each side at most
 (1 - nominal) / 2 of the time (``coverage.equal_tailed_coverage``): near 0% the estimate is often
 0, an interval there holds the truth, the low side can hardly miss, and so a 95% interval that
-keeps each side's misses within 2.5% covers 0.975 or more.
+keeps each side's misses within 2.5% covers 0.975 or more. Both columns bind only intervals whose
+ends depend on the data through the estimate alone; Korn-Graubard's also use the questions'
+spread, of which little is left when the grades are few.
 
 Exits with status 1 if an interval of the current statistics (not a superseded one) covers
 outside [nominal - 0.01, nominal + 0.01] (where no interval can reach that band: from its low
 end to the nearest reachable coverage above it, plus 0.01, marked ``reach``; where every interval
-keeping each side's misses within (1 - nominal) / 2 covers above the band, and this one does too and
-is within 0.01 of the least of them, marked ``tails``) or a claim error
+keeping each side's misses within (1 - nominal) / 2 covers above the band, and this one covers
+above the band too, misses on each side at most (1 - nominal) / 2 + 0.01 of the time, and is within
+0.01 of the least of them, marked ``tails``) or a claim error
 rate is above its bound by more than 2 Monte-Carlo SE. Takes about 1 s per 20 draws of all
 designs on one core (docs/benchmarks.md).
 """
@@ -240,8 +243,8 @@ def coverage_mark(row: dict) -> str:
     between the band's low end and the nearest reachable coverage above the nominal one (plus the
     band's half-width); ``tails`` where every such interval that misses on each side at most
     (1 - nominal) / 2 of the time covers above the band (``coverage.equal_tailed_coverage``), and
-    this one misses on each side at most that (plus the half-width) and covers no more than that
-    least (plus the half-width); ``NO`` otherwise."""
+    this one covers above the band, misses on each side at most that (plus the half-width) and
+    covers no more than that least (plus the half-width); ``NO`` otherwise."""
     low, high = row["nominal"] - TOLERANCE, row["nominal"] + TOLERANCE
     if low <= row["coverage"] <= high:
         return "yes"
@@ -251,8 +254,8 @@ def coverage_mark(row: dict) -> str:
             return "reach"
     if row["equal_tailed"] is not None:
         tail = (1 - row["nominal"]) / 2 + TOLERANCE
-        if (row["equal_tailed"] > high and row["below"] <= tail and row["above"] <= tail
-                and row["coverage"] <= row["equal_tailed"] + TOLERANCE):
+        if (row["coverage"] > high and row["equal_tailed"] > high and row["below"] <= tail
+                and row["above"] <= tail and row["coverage"] <= row["equal_tailed"] + TOLERANCE):
             return "tails"
     return "NO"
 
