@@ -26,6 +26,10 @@ detectable effect (supported about 80% of the time), and a family of 8 null clai
 (any wrong verdict at most alpha).
 
     .venv/bin/python bench/stats_coverage.py [--draws 2000] [--boot 999] [--seed 1] [--only AHB]
+        [--plot coverage.png]
+
+``--plot`` draws every check of the current statistics as its coverage minus the nominal level
+(points) with +- 2 Monte-Carlo SE, against the band, grouped by interval (docs/stats_coverage.png).
 
 The ``attainable`` column of a mean gives the two coverages nearest the nominal one (at or below,
 at or above) that an interval rising with the estimate can reach at that design, and how many
@@ -51,6 +55,7 @@ designs on one core (docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import sys
 import time
@@ -260,12 +265,68 @@ def coverage_mark(row: dict) -> str:
     return "NO"
 
 
+MARK_STYLES = {  # told apart by shape and fill, for a black-and-white printer
+    "yes": {"marker": "o", "color": "black", "markerfacecolor": "black", "label": "inside the band"},
+    "NO": {"marker": "^", "color": "black", "markerfacecolor": "white", "label": "outside the band"},
+    "tails": {"marker": "s", "color": "black", "markerfacecolor": "0.6",
+              "label": "outside, where no interval missing at most alpha/2 a side gets in"},
+    "reach": {"marker": "D", "color": "black", "markerfacecolor": "0.6",
+              "label": "outside, where no interval rising with the mean gets in"},
+}
+
+
+def plot_coverage(rows: list[dict], path: str) -> None:
+    """Each current interval's coverage minus its nominal level, by interval and design (PNG)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from value_retention.figures import STYLE, TEXT_WIDTH_IN
+
+    rows = [row for row in rows if "superseded" not in row["interval"]]
+    families = list(dict.fromkeys(row["interval"] for row in rows))
+    lines: list[tuple[str, dict | None]] = []  # a family's heading, then its designs
+    for family in families:
+        lines.append((family, None))
+        lines.extend((row["design"], row) for row in rows if row["interval"] == family)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 0.13 * len(lines) + 1.2), layout="constrained")
+        ax.axvspan(-100 * TOLERANCE, 100 * TOLERANCE, color="0.88", zorder=0)
+        ax.axvline(0, color="0.5", linewidth=0.6, zorder=1)
+        seen = set()
+        for y, (label, row) in enumerate(lines):
+            if row is None:
+                ax.text(-0.01, y, label, transform=ax.get_yaxis_transform(), ha="right", va="center",
+                        fontsize=6.5, fontweight="bold")
+                continue
+            mark = coverage_mark(row)
+            style = dict(MARK_STYLES[mark])
+            legend = style.pop("label")
+            ax.errorbar(100 * (row["coverage"] - row["nominal"]), y, xerr=200 * row["mc_se"], linestyle="none",
+                        markersize=3.5, elinewidth=0.7, capsize=1.5, zorder=3,
+                        label=None if mark in seen else legend, **style)
+            seen.add(mark)
+        ax.set_yticks([y for y, (_, row) in enumerate(lines) if row is not None],
+                      [label for label, row in lines if row is not None], fontsize=5.5)
+        ax.set_ylim(len(lines) - 0.5, -0.5)
+        ax.set_xlabel("coverage minus nominal level (percentage points; bars: +- 2 Monte-Carlo SE; "
+                      "shaded: the band)")
+        fig.legend(loc="outside upper center", ncols=2, frameon=False)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=120)
+        plt.close(fig)
+    # Black and white already: 16 grey levels keep it sharp and the docs' picture small.
+    Image.open(buffer).convert("L").quantize(16).save(path, optimize=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=2000, help="draws per design (default: %(default)s)")
     parser.add_argument("--boot", type=int, default=999, help="bootstrap resamples (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     parser.add_argument("--only", default=None, help="run only designs whose name contains this (default: all)")
+    parser.add_argument("--plot", default=None, help="also draw the checks into this PNG (default: none)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     table, started = Table(), time.time()
@@ -291,6 +352,8 @@ def main() -> int:
         print(f"{row['design']:<40} {row['interval']:<68} {row['nominal']:>7.2f} {row['coverage']:>6.3f} "
               f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d} "
               f"{row['width']:>6.2f} {reach:>18} {tails:>6}  {mark if current else '(old)'}")
+    if args.plot:
+        plot_coverage(table.rows(), args.plot)
     if args.only is None:
         print()
         for row in claim_rates(args.draws, rng):
