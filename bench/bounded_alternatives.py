@@ -43,6 +43,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from value_retention.stats.bounded import korn_graubard
 from value_retention.stats.cluster import cluster_mean
+from value_retention.stats.coverage import Tally
 from value_retention.stats.simulate_grades import draw_scores
 
 CONFIDENCE = 0.95
@@ -140,7 +141,7 @@ def main() -> int:
                 if part == "English":
                     scores = scores[:, :AHB_ENGLISH, :1] if name == "AHB" else scores[:, :, :1]
                 items = np.repeat(np.arange(scores.shape[1]), scores.shape[2])
-                tallies: dict[str, np.ndarray] = {}  # per method: covered, truth below, total width
+                tallies: dict[str, Tally] = {}
                 counted = clipped = 0
                 for draw in scores.reshape(args.draws, -1):
                     estimate = cluster_mean(draw, items, CONFIDENCE)
@@ -150,16 +151,15 @@ def main() -> int:
                         continue
                     counted += 1
                     clipped += 0 < draw.mean() < 100 and (bounds["Hall-t"][0] == 0 or bounds["Hall-t"][1] == 100)
-                    for method, (low, high) in bounds.items():
-                        tallies.setdefault(method, np.zeros(3))
-                        tallies[method] += (low <= truth <= high, truth < low, high - low)
-                coverage = {method: tally[0] / counted for method, tally in tallies.items()}
+                    for method, interval in bounds.items():
+                        tallies.setdefault(method, Tally(CONFIDENCE)).add(interval, truth)
+                coverage = {method: tally.coverage for method, tally in tallies.items()}
                 if part != "cell":
-                    for method, (covered, below, width) in tallies.items():
-                        ranges.setdefault(method, []).append(covered / counted)
-                        sides.setdefault(method, []).append(max(below, counted - covered - below) / counted)
+                    for method, tally in tallies.items():
+                        ranges.setdefault(method, []).append(tally.coverage)
+                        sides.setdefault(method, []).append(max(tally.below, tally.above) / tally.n)
                         if level != "middle":
-                            widths.setdefault(method, []).append(width / tallies["KG"][2])
+                            widths.setdefault(method, []).append(tally.total_width / tallies["KG"].total_width)
                 print(f"{name:<4} {level:<8} {part:<8} " + "  ".join(f"{m} {c:.3f}" for m, c in coverage.items())
                       + f"  (Hall-t cut: {clipped / counted:.0%})", flush=True)
     print(f"\nover the all-questions and English means ({args.draws} draws each, MC SE about "
