@@ -19,6 +19,11 @@ from the same cluster-robust variance and degrees of freedom, the coverage of:
   two scales the issue suggested);
 - ``Hall-t``: the t interval on df with Hall's (1992) transformation removing the mean's
   skewness (estimated from the base items' third moment), clipped to 0-100;
+- ``boot-t``, ``boot-t-eq``: the studentized cluster bootstrap (the issue's third suggestion),
+  from the statistics' own resampled t statistics over base items
+  (``cluster.bootstrap_t_statistics``): the symmetric interval the paired contrasts print, and
+  the equal-tailed one [m - q_{0.975} se, m - q_{0.025} se], which follows the skewness; both
+  clipped to 0-100;
 
 and prints one line per design (with the share of Hall-t's intervals cut at 0 or 100 while the mean
 is not), then each interval's range over the designs outside the cells, its largest share of misses on
@@ -26,7 +31,7 @@ one side there (the truth below the interval, or above it: at most 0.025 for an 
 its 95% on both sides), and its mean width over KG's at the floor and the ceiling.
 docs/benchmarks.md has the table and what it shows.
 
-    .venv/bin/python bench/bounded_alternatives.py [--draws 4000] [--seed 31]
+    .venv/bin/python bench/bounded_alternatives.py [--draws 4000] [--seed 31] [--boot 999]
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from stats_coverage import AHB_ENGLISH, LEVELS, benchmark_models
 from statsmodels.stats.proportion import proportion_confint
 
 from value_retention.stats.bounded import korn_graubard
-from value_retention.stats.cluster import cluster_mean
+from value_retention.stats.cluster import bootstrap_t_statistics, cluster_mean
 from value_retention.stats.coverage import Tally
 from value_retention.stats.simulate_grades import draw_scores
 
@@ -69,11 +74,12 @@ def mid_p(count: float, size: float) -> tuple[float, float]:
     return low, high
 
 
-def intervals(values: np.ndarray, items: np.ndarray, variance: float, df: float, n_clusters: int) -> dict[str, tuple]:
+def intervals(values: np.ndarray, items: np.ndarray, variance: float, df: float, n_clusters: int,
+              n_boot: int, rng: np.random.Generator) -> dict[str, tuple]:
     mean, n_questions = float(values.mean()), len(values)
     low, high, degenerate = korn_graubard(mean, variance, df, n_clusters, CONFIDENCE)
     names = ("KG", "KG-t", "CP", "Jeffreys-df", "Wilson-df", "mid-p-df", "Jeffreys", "logit-t", "arcsine-t",
-             "Hall-t")
+             "Hall-t", "boot-t", "boot-t-eq")
     if degenerate:  # all 0 or all 100: the one-sided bound; all equal: no interval (not counted)
         return dict.fromkeys(names, (low, high))
     p, v = mean / 100, variance / 1e4
@@ -86,7 +92,20 @@ def intervals(values: np.ndarray, items: np.ndarray, variance: float, df: float,
             "Jeffreys-df": scaled("z", "jeffreys"), "Wilson-df": scaled("z", "wilson"),
             "mid-p-df": tuple(100 * np.asarray(mid_p(p * sizes["z"], sizes["z"]))),
             "Jeffreys": scaled(None, "jeffreys"), **transformed_t(p, v, df),
-            "Hall-t": skew_corrected_t(values, items, variance, df)}
+            "Hall-t": skew_corrected_t(values, items, variance, df), **bootstrap_t(values, items, n_boot, rng)}
+
+
+def bootstrap_t(values: np.ndarray, items: np.ndarray, n_boot: int, rng: np.random.Generator) -> dict[str, tuple]:
+    """The symmetric and the equal-tailed studentized cluster-bootstrap intervals, clipped to 0-100
+    (one set of resamples for both; (None, None) where the standard error is 0)."""
+    statistics = bootstrap_t_statistics(values, items, n_boot, rng)
+    if statistics is None:
+        return dict.fromkeys(("boot-t", "boot-t-eq"), (None, None))
+    mean, se, t_stats = statistics
+    symmetric = float(np.quantile(np.abs(t_stats), CONFIDENCE, method="inverted_cdf"))
+    low_q, high_q = np.quantile(t_stats, [ALPHA / 2, 1 - ALPHA / 2], method="inverted_cdf")
+    return {"boot-t": (max(mean - symmetric * se, 0.0), min(mean + symmetric * se, 100.0)),
+            "boot-t-eq": (max(mean - float(high_q) * se, 0.0), min(mean - float(low_q) * se, 100.0))}
 
 
 def transformed_t(p: float, variance: float, df: float) -> dict[str, tuple]:
@@ -126,8 +145,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=4000, help="draws per design (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=31, help="random seed (default: %(default)s)")
+    parser.add_argument("--boot", type=int, default=999, help="bootstrap resamples (default: %(default)s)")
     args = parser.parse_args()
     rng, started = np.random.default_rng(args.seed), time.time()
+    boot_rng = np.random.default_rng([args.seed, 1])  # its own stream: the draws stay those of earlier runs
     ranges: dict[str, list[float]] = {}
     sides: dict[str, list[float]] = {}     # the means' larger share of misses on one side
     widths: dict[str, list[float]] = {}    # mean width over KG's, at the floor and ceiling means
@@ -146,7 +167,8 @@ def main() -> int:
                 for draw in scores.reshape(args.draws, -1):
                     estimate = cluster_mean(draw, items, CONFIDENCE)
                     variance = 0.0 if estimate.se is None else estimate.se ** 2
-                    bounds = intervals(draw, items, variance, estimate.df or 1, estimate.n_clusters)
+                    bounds = intervals(draw, items, variance, estimate.df or 1, estimate.n_clusters, args.boot,
+                                       boot_rng)
                     if bounds["KG"][0] is None:
                         continue
                     counted += 1

@@ -26,7 +26,13 @@ from value_retention.stats import analyse
 from value_retention.stats.agreement import alpha_from_totals, binary_alpha_totals, jackknife_se
 from value_retention.stats.bounded import korn_graubard, score_mean
 from value_retention.stats.claims import minimum_detectable_effect, tost
-from value_retention.stats.cluster import cluster_mean, cluster_weights, resampled_mean_and_variance
+from value_retention.stats.cluster import (
+    bootstrap_t_interval,
+    bootstrap_t_statistics,
+    cluster_mean,
+    cluster_weights,
+    resampled_mean_and_variance,
+)
 from value_retention.stats.mixed import fit_recorded, interaction_term, model_frame
 from value_retention.stats.ratio import transfer_ratio
 from value_retention.stats.runs import SeedSpread, seed_spread, with_runs
@@ -72,6 +78,22 @@ def test_resampled_standard_errors_equal_statsmodels_on_the_resampled_data():
         assert mean == pytest.approx(y.mean())
         assert variance == pytest.approx(fit.bse[0] ** 2)
 
+
+def test_bootstrap_t_statistics_studentize_each_resample_by_its_own_statsmodels_se():
+    values = np.random.default_rng(4).normal(10, 4, 24)
+    clusters = np.repeat(np.arange(8), 3)
+    mean, se, t_stats = bootstrap_t_statistics(values, clusters, 6, np.random.default_rng(9))
+    full = sm.OLS(values, np.ones(24)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    assert mean == pytest.approx(values.mean()) and se == pytest.approx(full.bse[0])
+    # the same resamples, drawn again from the same seed, studentized by statsmodels' SEs
+    codes, weights = cluster_weights(clusters, 6, np.random.default_rng(9))
+    means, variances = resampled_mean_and_variance(values, codes, weights)
+    assert t_stats == pytest.approx((means - mean) / np.sqrt(variances))
+    # the symmetric interval the contrasts print takes the |t| quantile of the same statistics
+    low, high = bootstrap_t_interval(values, clusters, 0.8, 6, np.random.default_rng(9))
+    q = np.quantile(np.abs(t_stats), 0.8, method="inverted_cdf")
+    assert (low, high) == pytest.approx((mean - q * se, mean + q * se))
+    assert bootstrap_t_statistics(values[:3], np.zeros(3), 6, np.random.default_rng(1)) is None  # one base item
 
 def test_the_run_component_is_the_two_way_anova_estimate():
     """One question per item, 3 seeds: sigma^2_run = (MS_seed - MS_residual) / n, from anova_lm."""

@@ -181,27 +181,41 @@ def resampled_mean_and_variance(values, codes: np.ndarray, weights: np.ndarray) 
     return means, variances
 
 
-def bootstrap_t_interval(values, clusters, confidence: float, n_samples: int,
-                         rng: np.random.Generator) -> tuple[float | None, float | None]:
-    """Symmetric studentized cluster-bootstrap interval of the mean of ``values`` (module docstring;
-    None, None if undefined).
+def bootstrap_t_statistics(values, clusters, n_samples: int,
+                           rng: np.random.Generator) -> tuple[float, float, np.ndarray] | None:
+    """The mean of ``values``, its CRV1 standard error, and ``n_samples`` resampled t statistics
+    (m* - m) / se* over base items (module docstring); None if the standard error is undefined or 0.
 
     A resample whose standard error is 0 (one cluster drawn G times) has an infinite t statistic
-    unless its mean equals the estimate; an order statistic (``inverted_cdf``) keeps such draws in
-    the tail where they belong instead of interpolating with them.
+    unless its mean equals the estimate, where it is set to 0.
     """
     values = np.asarray(values, dtype=float)
     if len(values) == 0 or len(pd.unique(np.asarray(clusters))) < 2:
-        return None, None
+        return None
     codes, weights = cluster_weights(clusters, n_samples, rng)
     estimate, _ = resampled_mean_and_variance(values, codes, np.ones((1, weights.shape[1])))
     means, variances = resampled_mean_and_variance(values, codes, weights)
     mean = float(estimate[0])
     se = math.sqrt(cr_variance(values, codes)[0])
     if not se > 0:
-        return None, None
+        return None
     with np.errstate(divide="ignore", invalid="ignore"):
         t_stats = (means - mean) / np.sqrt(variances)
     t_stats[np.isclose(means, mean, rtol=0, atol=1e-12 * max(1.0, abs(mean)))] = 0.0
+    return mean, se, t_stats
+
+
+def bootstrap_t_interval(values, clusters, confidence: float, n_samples: int,
+                         rng: np.random.Generator) -> tuple[float | None, float | None]:
+    """Symmetric studentized cluster-bootstrap interval of the mean of ``values`` (module docstring;
+    None, None if undefined).
+
+    The infinite t statistics of resamples with a standard error of 0 stay in the tail where they
+    belong: an order statistic (``inverted_cdf``) does not interpolate with them.
+    """
+    statistics = bootstrap_t_statistics(values, clusters, n_samples, rng)
+    if statistics is None:
+        return None, None
+    mean, se, t_stats = statistics
     q = float(np.quantile(np.abs(t_stats), confidence, method="inverted_cdf"))
     return mean - q * se, mean + q * se
