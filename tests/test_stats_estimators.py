@@ -85,7 +85,8 @@ def test_bootstrap_t_statistics_studentize_each_resample_by_its_own_statsmodels_
     mean, se, t_stats = bootstrap_t_statistics(values, clusters, 6, np.random.default_rng(9))
     full = sm.OLS(values, np.ones(24)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
     assert mean == pytest.approx(values.mean()) and se == pytest.approx(full.bse[0])
-    # the same resamples, drawn again from the same seed, studentized by statsmodels' SEs
+    # the same resamples, drawn again from the same seed, each studentized by its own CRV1 SE
+    # (resampled_mean_and_variance, which the test above checks against statsmodels per resample)
     codes, weights = cluster_weights(clusters, 6, np.random.default_rng(9))
     means, variances = resampled_mean_and_variance(values, codes, weights)
     assert t_stats == pytest.approx((means - mean) / np.sqrt(variances))
@@ -94,6 +95,7 @@ def test_bootstrap_t_statistics_studentize_each_resample_by_its_own_statsmodels_
     q = np.quantile(np.abs(t_stats), 0.8, method="inverted_cdf")
     assert (low, high) == pytest.approx((mean - q * se, mean + q * se))
     assert bootstrap_t_statistics(values[:3], np.zeros(3), 6, np.random.default_rng(1)) is None  # one base item
+
 
 def test_the_run_component_is_the_two_way_anova_estimate():
     """One question per item, 3 seeds: sigma^2_run = (MS_seed - MS_residual) / n, from anova_lm."""

@@ -37,8 +37,8 @@ less than about 0.97-0.98 there). The Jeffreys, Wilson
 and mid-p intervals and the t interval on the logit or arcsine scale come nearer 0.95 in some of
 those cells but fall to 0.915-0.938 at the floor and the ceiling of the English means; Hall's
 skewness-corrected t covers those 0.940-0.961 and balances the misses on either side, at up to
-1.44 times the width; the studentized cluster bootstrap, symmetric or equal-tailed, is up to 1.53
-or 2.12 times as wide and covers the floor cells 0.99-1.00 (``bench/bounded_alternatives.py``,
+1.44 times the width; the studentized cluster bootstrap, symmetric or equal-tailed, is up to about
+1.5 or 2.1 times as wide and covers the floor cells 0.99-1.00 (``bench/bounded_alternatives.py``,
 docs/benchmarks.md).
 
 Degenerate cells. When every question scored 0 the variance is 0 and there is no effective
