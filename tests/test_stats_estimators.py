@@ -79,7 +79,7 @@ def test_resampled_standard_errors_equal_statsmodels_on_the_resampled_data():
         assert variance == pytest.approx(fit.bse[0] ** 2)
 
 
-def test_bootstrap_t_statistics_studentize_each_resample_by_its_own_statsmodels_se():
+def test_bootstrap_t_statistics_studentize_each_resample_by_its_own_se():
     values = np.random.default_rng(4).normal(10, 4, 24)
     clusters = np.repeat(np.arange(8), 3)
     mean, se, t_stats = bootstrap_t_statistics(values, clusters, 6, np.random.default_rng(9))

@@ -33,13 +33,12 @@ runs); in small per-dimension cells, where the grades are few, it errs on the sa
 intervals do (0.96-0.99; MORU's ceiling cell 0.942 over three runs, 0.928-0.949, by missing on
 the bound's side in 0.043-0.060 of the draws; at the floor and the ceiling no interval that
 depends on the data through the mean and misses on each side at most alpha/2 of the time covers
-less than about 0.97-0.98 there). The Jeffreys, Wilson
-and mid-p intervals and the t interval on the logit or arcsine scale come nearer 0.95 in some of
-those cells but fall to 0.915-0.938 at the floor and the ceiling of the English means; Hall's
-skewness-corrected t covers those 0.940-0.961 and balances the misses on either side, at up to
-1.44 times the width; the studentized cluster bootstrap, symmetric or equal-tailed, is up to about
-1.5 or 2.1 times as wide and covers the floor cells 0.99-1.00 (``bench/bounded_alternatives.py``,
-docs/benchmarks.md).
+less than about 0.97-0.98 there). The Jeffreys, Wilson and mid-p intervals and the t interval
+on the logit or arcsine scale come nearer 0.95 in some of those cells but fall to 0.915-0.938 at
+the floor and the ceiling of the English means; Hall's skewness-corrected t covers those
+0.940-0.961 and balances the misses on either side, at up to 1.44 times the width; the
+studentized cluster bootstrap, symmetric or equal-tailed, is up to about 1.5 or 2.1 times as wide
+and covers the floor cells 0.99-1.00 (``bench/bounded_alternatives.py``, docs/benchmarks.md).
 
 Degenerate cells. When every question scored 0 the variance is 0 and there is no effective
 sample size. The interval is then [0, 1 - (alpha/2)^(1/G)] (x 100), G the number of base items:
