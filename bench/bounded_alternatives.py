@@ -47,7 +47,7 @@ from stats_coverage import AHB_ENGLISH, LEVELS, benchmark_models
 from statsmodels.stats.proportion import proportion_confint
 
 from value_retention.stats.bounded import korn_graubard
-from value_retention.stats.cluster import bootstrap_t_statistics, cluster_mean
+from value_retention.stats.cluster import bootstrap_t_statistics, cluster_mean, symmetric_bootstrap_t
 from value_retention.stats.coverage import Tally
 from value_retention.stats.simulate_grades import draw_scores
 
@@ -102,9 +102,9 @@ def bootstrap_t(values: np.ndarray, items: np.ndarray, n_boot: int, rng: np.rand
     if statistics is None:
         return dict.fromkeys(("boot-t", "boot-t-eq"), (None, None))
     mean, se, t_stats = statistics
-    symmetric = float(np.quantile(np.abs(t_stats), CONFIDENCE, method="inverted_cdf"))
+    low, high = symmetric_bootstrap_t(mean, se, t_stats, CONFIDENCE)  # the rule the contrasts print
     low_q, high_q = np.quantile(t_stats, [ALPHA / 2, 1 - ALPHA / 2], method="inverted_cdf")
-    return {"boot-t": (max(mean - symmetric * se, 0.0), min(mean + symmetric * se, 100.0)),
+    return {"boot-t": (max(low, 0.0), min(high, 100.0)),
             "boot-t-eq": (max(mean - float(high_q) * se, 0.0), min(mean - float(low_q) * se, 100.0))}
 
 

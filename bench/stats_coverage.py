@@ -343,7 +343,8 @@ def main() -> int:
     failures = 0
     print(f"{'design':<40} {'interval':<68} {'nominal':>7} {'cover':>6} {'MC SE':>6} {'below':>6} {'above':>6} "
           f"{'degen':>5} {'width':>6} {'attainable':>18} {'tails':>6}  ok")
-    for row in table.rows():
+    rows = table.rows()
+    for row in rows:
         current = "superseded" not in row["interval"]
         mark = coverage_mark(row)
         failures += current and mark == "NO"
@@ -353,7 +354,7 @@ def main() -> int:
               f"{row['mc_se']:>6.3f} {row['below']:>6.3f} {row['above']:>6.3f} {row['degenerate']:>5d} "
               f"{row['width']:>6.2f} {reach:>18} {tails:>6}  {mark if current else '(old)'}")
     if args.plot:
-        plot_coverage(table.rows(), args.plot)
+        plot_coverage(rows, args.plot)
     if args.only is None:
         print()
         for row in claim_rates(args.draws, rng):

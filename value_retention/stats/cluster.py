@@ -211,11 +211,16 @@ def bootstrap_t_interval(values, clusters, confidence: float, n_samples: int,
     None, None if undefined).
 
     The infinite t statistics of resamples with a standard error of 0 stay in the tail where they
-    belong: an order statistic (``inverted_cdf``) does not interpolate with them.
+    belong: an order statistic (``inverted_cdf``) does not interpolate with them
+    (:func:`symmetric_bootstrap_t`).
     """
     statistics = bootstrap_t_statistics(values, clusters, n_samples, rng)
     if statistics is None:
         return None, None
-    mean, se, t_stats = statistics
+    return symmetric_bootstrap_t(*statistics, confidence)
+
+
+def symmetric_bootstrap_t(mean: float, se: float, t_stats: np.ndarray, confidence: float) -> tuple[float, float]:
+    """m -+ q se, q the ``confidence`` quantile of |t*| (an order statistic: infinite t* stay in the tail)."""
     q = float(np.quantile(np.abs(t_stats), confidence, method="inverted_cdf"))
     return mean - q * se, mean + q * se
